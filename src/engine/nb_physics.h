@@ -1,0 +1,612 @@
+/* nb_physics.h -- the per-pixel physics of nanoBragg, written once for every back-end.
+ *
+ * Everything here is a static inline function qualified with NB_HD, which expands to
+ * `__host__ __device__` under nvcc and to nothing in C, so the CPU back-end and the CUDA
+ * kernel compile the very same code (CrystFEL's two simulators drifted apart; ours cannot).
+ * Includes only <math.h>/<stdint.h>; no engine, I/O, MPI or CUDA headers.
+ *
+ * Arithmetic follows the reference's association order term by term (spec/physics.md §6-§14):
+ * the CPU double path must be bit-identical to nanoBragg built with -ffp-contract=off.
+ *
+ * Entry points: nb_pixel() renders one pixel; nb_pixel_has_execution() is the cheap carry
+ * pre-pass test (spec/carryover.md §4.1); vector helpers nb_v_*; nb_rotate_axis(); nb_sincg().
+ */
+#ifndef NB_PHYSICS_H
+#define NB_PHYSICS_H
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define NB_HD __host__ __device__
+#else
+#define NB_HD
+#endif
+
+#define NB_PI 3.14159265358979323846   /* the same double as glibc's M_PI   */
+#define NB_1_PI 0.31830988618379067154 /* the same double as glibc's M_1_PI */
+#define NB_RTD (180.0 * NB_1_PI)       /* degrees per radian, as nanoBragg computes it */
+
+enum nb_shape { NB_SHAPE_SQUARE = 0, NB_SHAPE_ROUND, NB_SHAPE_GAUSS, NB_SHAPE_TOPHAT };
+
+/* Everything the pixel loop reads.  Plain data; every pointer must be valid on the device that
+ * runs nb_pixel().  Units: metres, radians, photons/m^2; reciprocal vectors in 1/Angstrom. */
+struct nb_kparams {
+    /* detector */
+    int fpixels, spixels;                             /* pixels along fast / slow        */
+    int roi_xmin, roi_xmax, roi_ymin, roi_ymax;       /* inclusive ROI, pixel indices    */
+    const unsigned short *mask;                       /* fpixels*spixels, 0 = skip; NULL */
+    int oversample;                                   /* subpixels per axis (>= 1)       */
+    double pixel_size;                                /* m                               */
+    double subpixel_size;                             /* m, pixel_size/oversample        */
+    int n_layers;                                     /* sensor layers (>= 1)            */
+    double layer_step;                                /* m, depth step between layers    */
+    double detector_thick;                            /* m, 0 = thin sensor              */
+    double detector_mu;                               /* 1/m attenuation coefficient     */
+    double fdet[3], sdet[3], odet[3];                 /* final unit axes                 */
+    double pix0[3];                                   /* m, sample -> corner of pixel 0  */
+    double beam[3];                                   /* unit propagation direction      */
+    double close_distance;                            /* m, used by the solid angle      */
+    double distance;                                  /* m, used by the curved detector  */
+    int curved, point_pixel;                          /* -curved_det, -point_pixel       */
+    /* beam */
+    int n_sources;
+    const double *src;                                /* n_sources x 5: unit sample->source
+                                                         direction x y z, lambda (m), weight */
+    double polar_axis[3];                             /* E-vector axis as used in the loop */
+    double kahn;                                      /* Kahn polarization factor        */
+    int nopolar;                                      /* -nopolar                        */
+    int oversample_thick, oversample_polar, oversample_omega;
+    int factors_per_term;                             /* --factors=per-term              */
+    int apply_weights;                                /* --source-weights=apply          */
+    double dmin;                                      /* m, 0 = no resolution cut        */
+    /* crystal: rotated cell vectors per (phi step, domain), 9 doubles a b c in m.
+     * lat_first is used by the very first execution of the run (carry UNROTATED),
+     * lat_rest by every other one; they differ only in leading phi == 0 steps. */
+    int phisteps, n_domains;
+    const double *phi;                                /* phisteps angles (rad), for traces */
+    const double *lat_first, *lat_rest;
+    int shape;                                        /* enum nb_shape                   */
+    double fudge, Na, Nb, Nc;
+    double a_star[3], b_star[3], c_star[3];           /* 1/Angstrom, set-up orientation  */
+    /* structure factors */
+    int hkls;                                         /* > 0: a grid is loaded           */
+    int h_min, h_max, k_min, k_max, l_min, l_max;
+    int h_range, k_range, l_range;                    /* max - min + 1                   */
+    const double *Fhkl;                               /* (h_range+1)(k_range+1)(l_range+1) */
+    double default_F;
+    int interpolate;                                  /* tricubic on at the run's start  */
+    int fallback_default_F;                           /* --interp-fallback=default_F     */
+    double water_size;                                /* m                               */
+    double I_bg;                                      /* initial accumulator value       */
+    double r_e_sqr, fluence;                          /* m^2, photons/m^2                */
+    int steps;                                        /* normalisation divisor           */
+};
+
+/* What one pixel produced. */
+struct nb_pixel_result {
+    float value;     /* the pixel; with interpolation: accumulator A (on at pixel start) */
+    float value_nn;  /* with interpolation only: accumulator B (nearest neighbour)        */
+    int executed;    /* at least one (layer, subpixel, source) passed the dmin cut        */
+    int trig;        /* A met the first out-of-range interpolation term in this pixel     */
+    double trig_h, trig_k, trig_l; /* fractional indices of that term                     */
+    int trig_h0, trig_k0, trig_l0; /* its rounded indices                                 */
+    double omega_sum;              /* sum of the solid angle over (layer, subpixel)       */
+};
+
+/* Host-only tracing (-trace_pixel, -printout).  Passed as NULL by every renderer; the
+ * device compilation pass never touches it. */
+struct nb_trace {
+    void (*line)(void *ctx, const char *fmt, ...); /* NULL: record only, print nothing */
+    void *ctx;
+    /* the last evaluated values, for -printout */
+    double pos[3], stol, h, k, l, F_cell, F_latt, I, polar, omega, capture, test;
+    int h0, k0, l0;
+    double a[3], b[3], c[3];
+    double cos2theta;
+};
+
+#if defined(__CUDA_ARCH__)
+#define NB_TRACE(tr, ...) ((void)0)
+#define NB_TRACE_ON(tr) 0
+#else
+#define NB_TRACE(tr, ...)                                                                      \
+    do {                                                                                       \
+        if ((tr) && (tr)->line)                                                                \
+            (tr)->line((tr)->ctx, __VA_ARGS__);                                                \
+    } while (0)
+#define NB_TRACE_ON(tr) ((tr) != 0)
+#endif
+
+/* ---------------------------------------------------------------- vectors (0-based xyz) */
+
+NB_HD static inline double nb_v_dot(const double *x, const double *y)
+{
+    return x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
+}
+
+NB_HD static inline void nb_v_cross(const double *x, const double *y, double *z)
+{
+    double t0 = x[1] * y[2] - x[2] * y[1];
+    double t1 = x[2] * y[0] - x[0] * y[2];
+    double t2 = x[0] * y[1] - x[1] * y[0];
+    z[0] = t0;
+    z[1] = t1;
+    z[2] = t2;
+}
+
+NB_HD static inline double nb_v_mag(const double *v)
+{
+    return sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+}
+
+/* out = v/|v|, or the zero vector when |v| == 0; returns |v|.  out may alias v. */
+NB_HD static inline double nb_v_unitize(const double *v, double *out)
+{
+    double mag = nb_v_mag(v);
+    if (mag != 0.0) {
+        out[0] = v[0] / mag;
+        out[1] = v[1] / mag;
+        out[2] = v[2] / mag;
+    } else {
+        out[0] = out[1] = out[2] = 0.0;
+    }
+    return mag;
+}
+
+/* Rodrigues rotation about a (nominally unit) axis: x' = k(k.x)(1-cos) + x cos + (k x x) sin.
+ * newv may alias v. */
+NB_HD static inline void nb_rotate_axis(const double *v, double *newv, const double *axis,
+                                        double phi)
+{
+    double sinphi = sin(phi);
+    double cosphi = cos(phi);
+    double dot = (axis[0] * v[0] + axis[1] * v[1] + axis[2] * v[2]) * (1.0 - cosphi);
+    double t0 = axis[0] * dot + v[0] * cosphi + (-axis[2] * v[1] + axis[1] * v[2]) * sinphi;
+    double t1 = axis[1] * dot + v[1] * cosphi + (+axis[2] * v[0] - axis[0] * v[2]) * sinphi;
+    double t2 = axis[2] * dot + v[2] * cosphi + (-axis[1] * v[0] + axis[0] * v[1]) * sinphi;
+    newv[0] = t0;
+    newv[1] = t1;
+    newv[2] = t2;
+}
+
+/* Row-major 3x3 matrix times vector (nanoBragg rotate_umat).  newv must not alias v. */
+NB_HD static inline void nb_rotate_umat(const double *v, double *newv, const double *u)
+{
+    newv[0] = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+    newv[1] = u[3] * v[0] + u[4] * v[1] + u[5] * v[2];
+    newv[2] = u[6] * v[0] + u[7] * v[1] + u[8] * v[2];
+}
+
+/* ------------------------------------------------------------------- lattice transforms */
+
+/* Fourier transform of a grating: N at x == 0 exactly, else sin(Nx)/sin(x) in double. */
+NB_HD static inline double nb_sincg(double x, double N)
+{
+    if (x == 0.0)
+        return N;
+    return sin(x * N) / sin(x);
+}
+
+/* Fourier transform of a sphere. */
+NB_HD static inline double nb_sinc3(double x)
+{
+    if (x == 0.0)
+        return 1.0;
+    return 3.0 * (sin(x) / x - cos(x)) / (x * x);
+}
+
+/* double -> int as x86-64 converts it (cvttsd2si): INT_MIN for NaN and out-of-range. */
+NB_HD static inline int nb_d2i(double x)
+{
+    if (x >= -2147483648.0 && x < 2147483648.0)
+        return (int)x;
+    return (-2147483647 - 1);
+}
+
+/* ------------------------------------------------------------------ structure factors */
+
+/* Cubic Lagrange through (xa[0..3], ya[0..3]) at x (nanoBragg polint). */
+NB_HD static inline double nb_polint(const double *xa, const double *ya, double x)
+{
+    double x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0] /
+                ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
+    double x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1] /
+                ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
+    double x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2] /
+                ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));
+    double x3 = (x - xa[0]) * (x - xa[1]) * (x - xa[2]) * ya[3] /
+                ((xa[3] - xa[0]) * (xa[3] - xa[1]) * (xa[3] - xa[2]));
+    return x0 + x1 + x2 + x3;
+}
+
+/* Grid value at integer indices (no range check: callers guarantee it). */
+NB_HD static inline double nb_F_at(const struct nb_kparams *K, int h, int k, int l)
+{
+    return K->Fhkl[((long)(h - K->h_min) * (K->k_range + 1) + (k - K->k_min)) *
+                       (long)(K->l_range + 1) +
+                   (l - K->l_min)];
+}
+
+/* Nearest-neighbour rule (spec/physics.md §12.2). */
+NB_HD static inline double nb_F_nearest(const struct nb_kparams *K, int h0, int k0, int l0)
+{
+    if (K->hkls && h0 <= K->h_max && h0 >= K->h_min && k0 <= K->k_max && k0 >= K->k_min &&
+        l0 <= K->l_max && l0 >= K->l_min)
+        return nb_F_at(K, h0, k0, l0);
+    return K->default_F;
+}
+
+/* Tricubic neighbourhood range test (spec/physics.md §12.3): non-zero when out of range. */
+NB_HD static inline int nb_interp_out_of_range(const struct nb_kparams *K, double h, double k,
+                                               double l)
+{
+    return ((h - K->h_min + 3) > K->h_range) || (h - 2 < K->h_min) ||
+           ((k - K->k_min + 3) > K->k_range) || (k - 2 < K->k_min) ||
+           ((l - K->l_min + 3) > K->l_range) || (l - 2 < K->l_min);
+}
+
+/* Tricubic interpolation of the grid at (h, k, l); the neighbourhood must be in range. */
+NB_HD static inline double nb_F_tricubic(const struct nb_kparams *K, double h, double k,
+                                         double l)
+{
+    int hf = nb_d2i(floor(h)), kf = nb_d2i(floor(k)), lf = nb_d2i(floor(l));
+    double hd[4], kd[4], ld[4], yk[4], yh[4], yl[4];
+    for (int i = 0; i < 4; i++) {
+        hd[i] = (double)(hf - 1 + i);
+        kd[i] = (double)(kf - 1 + i);
+        ld[i] = (double)(lf - 1 + i);
+    }
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+            for (int n = 0; n < 4; n++)
+                yl[n] = nb_F_at(K, hf - 1 + i, kf - 1 + j, lf - 1 + n);
+            yk[j] = nb_polint(ld, yl, l);
+        }
+        yh[i] = nb_polint(kd, yk, k);
+    }
+    return nb_polint(hd, yh, h);
+}
+
+/* ------------------------------------------------------------------------ polarization */
+
+/* Kahn polarization factor (nanoBragg polarization_factor).  Like the reference it
+ * re-normalises `incident` and `diffracted` in place; the axis is passed already
+ * re-normalised by the set-up (see nb_setup.c). */
+NB_HD static inline double nb_polarization(double kahn, double *incident, double *diffracted,
+                                           const double *axis)
+{
+    double psi = 0.0;
+    nb_v_unitize(incident, incident);
+    nb_v_unitize(diffracted, diffracted);
+    double c2 = nb_v_dot(incident, diffracted);
+    double c2sq = c2 * c2;
+    double s2sq = 1 - c2sq;
+    if (kahn != 0.0) {
+        double B[3], E[3];
+        nb_v_cross(axis, incident, B);
+        nb_v_unitize(B, B);
+        nb_v_cross(incident, B, E);
+        nb_v_unitize(E, E);
+        double Eo = nb_v_dot(diffracted, E);
+        double Bo = nb_v_dot(diffracted, B);
+        psi = -atan2(Bo, Eo);
+    }
+    return 0.5 * (1.0 + c2sq - kahn * cos(2 * psi) * s2sq);
+}
+
+/* ------------------------------------------------------------------------ pixel geometry */
+
+/* Lab position of a subpixel (physics.md §7), curved detector included. */
+NB_HD static inline void nb_subpixel_pos(const struct nb_kparams *K, int spixel, int fpixel,
+                                         int layer, int subS, int subF, double *pos,
+                                         double *Fdet_out, double *Sdet_out)
+{
+    double Fdet = K->subpixel_size * (fpixel * K->oversample + subF) + K->subpixel_size / 2.0;
+    double Sdet = K->subpixel_size * (spixel * K->oversample + subS) + K->subpixel_size / 2.0;
+    double Odet = layer * K->layer_step;
+    pos[0] = Fdet * K->fdet[0] + Sdet * K->sdet[0] + Odet * K->odet[0] + K->pix0[0];
+    pos[1] = Fdet * K->fdet[1] + Sdet * K->sdet[1] + Odet * K->odet[1] + K->pix0[1];
+    pos[2] = Fdet * K->fdet[2] + Sdet * K->sdet[2] + Odet * K->odet[2] + K->pix0[2];
+    if (K->curved) {
+        double v[3], nv[3];
+        double ang_s = pos[1] / K->distance, ang_f = pos[2] / K->distance;
+        v[0] = K->distance * K->beam[0];
+        v[1] = K->distance * K->beam[1];
+        v[2] = K->distance * K->beam[2];
+        nb_rotate_axis(v, nv, K->sdet, ang_s);
+        nb_rotate_axis(nv, pos, K->fdet, ang_f);
+    }
+    *Fdet_out = Fdet;
+    *Sdet_out = Sdet;
+}
+
+/* Is the pixel rendered at all (ROI and mask)? */
+NB_HD static inline int nb_pixel_rendered(const struct nb_kparams *K, int spixel, int fpixel)
+{
+    if (fpixel < K->roi_xmin || fpixel > K->roi_xmax || spixel < K->roi_ymin ||
+        spixel > K->roi_ymax)
+        return 0;
+    if (K->mask && K->mask[(long)spixel * K->fpixels + fpixel] == 0)
+        return 0;
+    return 1;
+}
+
+/* Scattering vector (1/m) and sin(theta)/lambda for source j; returns 1 if the dmin cut
+ * keeps it.  `d` is the diffracted unit vector, `inc` receives the incident vector. */
+NB_HD static inline int nb_scatter(const struct nb_kparams *K, int j, const double *d,
+                                   double *inc, double *q, double *stol_out)
+{
+    const double *s = K->src + 5 * j;
+    inc[0] = -s[0];
+    inc[1] = -s[1];
+    inc[2] = -s[2];
+    double lambda = s[3];
+    q[0] = (d[0] - inc[0]) / lambda;
+    q[1] = (d[1] - inc[1]) / lambda;
+    q[2] = (d[2] - inc[2]) / lambda;
+    double stol = 0.5 * nb_v_mag(q);
+    *stol_out = stol;
+    if (K->dmin > 0.0 && stol > 0.0) {
+        if (K->dmin > 0.5 / stol)
+            return 0;
+    }
+    return 1;
+}
+
+/* Cheap pre-pass (carryover.md §4.1 step 1): does this pixel run the phi loop at least once?
+ * No lattice work; identical decisions to nb_pixel(). */
+NB_HD static inline int nb_pixel_has_execution(const struct nb_kparams *K, int spixel,
+                                               int fpixel)
+{
+    if (!nb_pixel_rendered(K, spixel, fpixel))
+        return 0;
+    if (!(K->dmin > 0.0))
+        return K->n_sources > 0;
+    for (int t = 0; t < K->n_layers; t++)
+        for (int subS = 0; subS < K->oversample; subS++)
+            for (int subF = 0; subF < K->oversample; subF++) {
+                double pos[3], d[3], Fd, Sd;
+                nb_subpixel_pos(K, spixel, fpixel, t, subS, subF, pos, &Fd, &Sd);
+                nb_v_unitize(pos, d);
+                for (int j = 0; j < K->n_sources; j++) {
+                    double inc[3], q[3], stol;
+                    if (nb_scatter(K, j, d, inc, q, &stol))
+                        return 1;
+                }
+            }
+    return 0;
+}
+
+/* Lattice factor F_latt for fractional (h,k,l) and rounded (h0,k0,l0) (physics.md §11). */
+NB_HD static inline double nb_lattice_factor(const struct nb_kparams *K, double h, double k,
+                                             double l, int h0, int k0, int l0, double *fa,
+                                             double *fb, double *fc)
+{
+    double F_latt = 1.0;
+    *fa = *fb = *fc = 1.0;
+    if (K->shape == NB_SHAPE_SQUARE) {
+        if (K->Na > 1) {
+            *fa = nb_sincg(NB_PI * h, K->Na);
+            F_latt *= *fa;
+        }
+        if (K->Nb > 1) {
+            *fb = nb_sincg(NB_PI * k, K->Nb);
+            F_latt *= *fb;
+        }
+        if (K->Nc > 1) {
+            *fc = nb_sincg(NB_PI * l, K->Nc);
+            F_latt *= *fc;
+        }
+        return F_latt;
+    }
+    if (K->shape == NB_SHAPE_ROUND) {
+        double hrad_sqr = (h - h0) * (h - h0) * K->Na * K->Na + (k - k0) * (k - k0) * K->Nb * K->Nb +
+                          (l - l0) * (l - l0) * K->Nc * K->Nc;
+        return K->Na * K->Nb * K->Nc * 0.723601254558268 * nb_sinc3(NB_PI * sqrt(hrad_sqr * K->fudge));
+    }
+    double dx = (h - h0) * K->a_star[0] + (k - k0) * K->b_star[0] + (l - l0) * K->c_star[0];
+    double dy = (h - h0) * K->a_star[1] + (k - k0) * K->b_star[1] + (l - l0) * K->c_star[1];
+    double dz = (h - h0) * K->a_star[2] + (k - k0) * K->b_star[2] + (l - l0) * K->c_star[2];
+    double rad_star_sqr = (dx * dx + dy * dy + dz * dz) * K->Na * K->Na * K->Nb * K->Nb * K->Nc * K->Nc;
+    if (K->shape == NB_SHAPE_GAUSS)
+        return K->Na * K->Nb * K->Nc * exp(-(rad_star_sqr / 0.63 * K->fudge));
+    return K->Na * K->Nb * K->Nc * (double)(rad_star_sqr * K->fudge < 0.3969);
+}
+
+/* ------------------------------------------------------------------------ the pixel */
+
+/* Render pixel (spixel, fpixel) exactly as the reference's serial loop does (physics.md §6).
+ * first_is_e1: this pixel holds the run's first execution E1 (carry token UNROTATED), so its
+ * first execution uses lat_first.  The caller has checked nb_pixel_rendered(). */
+NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fpixel,
+                                  int first_is_e1, struct nb_pixel_result *R,
+                                  struct nb_trace *tr)
+{
+    const int dual = K->interpolate; /* keep accumulators A and B (carryover.md §4.2) */
+    int interp_A = K->interpolate;
+    double I_A = K->I_bg, I_B = K->I_bg;
+    double polar = K->nopolar ? 1.0 : 0.0;
+    double omega = 0.0, capture = 0.0;
+    double omega_sum = 0.0;
+    int executed = 0;
+    double d[3] = {0, 0, 0}, inc[3] = {0, 0, 0};
+    const int nphi = K->phisteps, ndom = K->n_domains;
+
+    R->trig = 0;
+    for (int t = 0; t < K->n_layers; t++) {
+        capture = 0.0;
+        if (K->detector_thick == 0.0)
+            capture = 1.0;
+        for (int subS = 0; subS < K->oversample; subS++) {
+            for (int subF = 0; subF < K->oversample; subF++) {
+                double pos[3], Fdet, Sdet;
+                nb_subpixel_pos(K, spixel, fpixel, t, subS, subF, pos, &Fdet, &Sdet);
+                double airpath = nb_v_unitize(pos, d);
+                if (omega == 0.0 || K->oversample_omega) {
+                    omega = K->pixel_size * K->pixel_size / airpath / airpath * K->close_distance /
+                            airpath;
+                    if (K->point_pixel)
+                        omega = 1.0 / airpath / airpath;
+                }
+                omega_sum += omega;
+                if (capture == 0.0 || K->oversample_thick) {
+                    double parallax = nb_v_dot(d, K->odet);
+                    capture = exp(-t * K->layer_step * K->detector_mu / parallax) -
+                              exp(-(t + 1) * K->layer_step * K->detector_mu / parallax);
+                }
+                for (int j = 0; j < K->n_sources; j++) {
+                    double q[3], stol;
+                    int keep = nb_scatter(K, j, d, inc, q, &stol);
+                    if (NB_TRACE_ON(tr) && j == 0) {
+                        NB_TRACE(tr, "TRACE_C: pix0_vector_meters %.15g %.15g %.15g\n", K->pix0[0], K->pix0[1], K->pix0[2]);
+                        NB_TRACE(tr, "TRACE_C: fdet_vec %.15g %.15g %.15g\n", K->fdet[0], K->fdet[1], K->fdet[2]);
+                        NB_TRACE(tr, "TRACE_C: sdet_vec %.15g %.15g %.15g\n", K->sdet[0], K->sdet[1], K->sdet[2]);
+                        NB_TRACE(tr, "TRACE_C: pixel_pos_meters %.15g %.15g %.15g\n", pos[0], pos[1], pos[2]);
+                        NB_TRACE(tr, "TRACE_C: R_distance_meters %.15g\n", airpath);
+                        NB_TRACE(tr, "TRACE_C: omega_pixel_sr %.15g\n", omega);
+                        NB_TRACE(tr, "TRACE_C: close_distance_meters %.15g\n", K->close_distance);
+                        NB_TRACE(tr, "TRACE_C: obliquity_factor %.15g\n", K->close_distance / airpath);
+                        NB_TRACE(tr, "TRACE_C: diffracted_vec %.15g %.15g %.15g\n", d[0], d[1], d[2]);
+                        NB_TRACE(tr, "TRACE_C: incident_vec %.15g %.15g %.15g\n", inc[0], inc[1], inc[2]);
+                        NB_TRACE(tr, "TRACE_C: lambda_meters %.15g\n", K->src[3]);
+                        NB_TRACE(tr, "TRACE_C: lambda_angstroms %.15g\n", K->src[3] * 1e10);
+                        NB_TRACE(tr, "TRACE_C: scattering_vec_A_inv %.15g %.15g %.15g\n", q[0], q[1], q[2]);
+                    }
+#if !defined(__CUDA_ARCH__)
+                    if (tr) {
+                        tr->pos[0] = pos[0];
+                        tr->pos[1] = pos[1];
+                        tr->pos[2] = pos[2];
+                        tr->stol = stol;
+                    }
+#endif
+                    if (!keep)
+                        continue;
+                    if (polar == 0.0 || K->oversample_polar)
+                        polar = nb_polarization(K->kahn, inc, d, K->polar_axis);
+                    const double *tab = (!executed && first_is_e1) ? K->lat_first : K->lat_rest;
+                    executed = 1;
+                    const double w = K->src[5 * j + 4];
+                    for (int ip = 0; ip < nphi; ip++) {
+                        for (int m = 0; m < ndom; m++) {
+                            const double *v = tab + 9 * ((long)ip * ndom + m);
+                            double h = v[0] * q[0] + v[1] * q[1] + v[2] * q[2];
+                            double k = v[3] * q[0] + v[4] * q[1] + v[5] * q[2];
+                            double l = v[6] * q[0] + v[7] * q[1] + v[8] * q[2];
+                            int h0 = nb_d2i(ceil(h - 0.5));
+                            int k0 = nb_d2i(ceil(k - 0.5));
+                            int l0 = nb_d2i(ceil(l - 0.5));
+                            double fa, fb, fc;
+                            double F_latt = nb_lattice_factor(K, h, k, l, h0, k0, l0, &fa, &fb, &fc);
+                            if (NB_TRACE_ON(tr) && j == 0 && m == 0) {
+                                if (ip == 0) {
+                                    NB_TRACE(tr, "TRACE_C: rot_a_angstroms %.15g %.15g %.15g\n", v[0] * 1e10, v[1] * 1e10, v[2] * 1e10);
+                                    NB_TRACE(tr, "TRACE_C: rot_b_angstroms %.15g %.15g %.15g\n", v[3] * 1e10, v[4] * 1e10, v[5] * 1e10);
+                                    NB_TRACE(tr, "TRACE_C: rot_c_angstroms %.15g %.15g %.15g\n", v[6] * 1e10, v[7] * 1e10, v[8] * 1e10);
+                                    NB_TRACE(tr, "TRACE_C: rot_a_star_A_inv %.15g %.15g %.15g\n", K->a_star[0], K->a_star[1], K->a_star[2]);
+                                    NB_TRACE(tr, "TRACE_C: rot_b_star_A_inv %.15g %.15g %.15g\n", K->b_star[0], K->b_star[1], K->b_star[2]);
+                                    NB_TRACE(tr, "TRACE_C: rot_c_star_A_inv %.15g %.15g %.15g\n", K->c_star[0], K->c_star[1], K->c_star[2]);
+                                    NB_TRACE(tr, "TRACE_C: hkl_frac %.15g %.15g %.15g\n", h, k, l);
+                                    NB_TRACE(tr, "TRACE_C: hkl_rounded %d %d %d\n", h0, k0, l0);
+                                    if (K->shape == NB_SHAPE_SQUARE) {
+                                        NB_TRACE(tr, "TRACE_C: F_latt_a %.15g\n", fa);
+                                        NB_TRACE(tr, "TRACE_C: F_latt_b %.15g\n", fb);
+                                        NB_TRACE(tr, "TRACE_C: F_latt_c %.15g\n", fc);
+                                        NB_TRACE(tr, "TRACE_C: F_latt %.15g\n", F_latt);
+                                    }
+                                }
+                                if (K->shape == NB_SHAPE_SQUARE)
+                                    NB_TRACE(tr, "TRACE_C_PHI phi_tic=%d phi_deg=%.15g k_frac=%.15g F_latt_b=%.15g F_latt=%.15g\n",
+                                             ip, K->phi[ip] * NB_RTD, k, fb, F_latt);
+                            }
+#if !defined(__CUDA_ARCH__)
+                            if (tr) {
+                                tr->h = h; tr->k = k; tr->l = l;
+                                tr->h0 = h0; tr->k0 = k0; tr->l0 = l0;
+                                tr->F_latt = F_latt;
+                                for (int c = 0; c < 3; c++) {
+                                    tr->a[c] = v[c]; tr->b[c] = v[3 + c]; tr->c[c] = v[6 + c];
+                                }
+                            }
+#endif
+                            if (F_latt == 0.0 && K->water_size == 0.0)
+                                continue;
+                            double F_B = nb_F_nearest(K, h0, k0, l0);
+                            double F_A = F_B;
+                            if (interp_A) {
+                                if (nb_interp_out_of_range(K, h, k, l)) {
+                                    interp_A = 0;
+                                    R->trig = 1;
+                                    R->trig_h = h; R->trig_k = k; R->trig_l = l;
+                                    R->trig_h0 = h0; R->trig_k0 = k0; R->trig_l0 = l0;
+                                    if (K->fallback_default_F)
+                                        F_A = K->default_F;
+                                } else {
+                                    F_A = nb_F_tricubic(K, h, k, l);
+                                }
+                            }
+                            if (NB_TRACE_ON(tr) && j == 0 && m == 0 && ip == 0)
+                                NB_TRACE(tr, "TRACE_C: F_cell %.15g\n", F_A);
+#if !defined(__CUDA_ARCH__)
+                            if (tr)
+                                tr->F_cell = F_A;
+#endif
+                            if (K->apply_weights) {
+                                I_A += F_A * F_A * F_latt * F_latt * w;
+                                if (dual)
+                                    I_B += F_B * F_B * F_latt * F_latt * w;
+                            } else {
+                                I_A += F_A * F_A * F_latt * F_latt;
+                                if (dual)
+                                    I_B += F_B * F_B * F_latt * F_latt;
+                            }
+                            if (K->oversample_thick) {
+                                I_A *= capture;
+                                I_B *= capture;
+                            }
+                            if (K->oversample_polar) {
+                                I_A *= polar;
+                                I_B *= polar;
+                            }
+                            if (K->oversample_omega) {
+                                I_A *= omega;
+                                I_B *= omega;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    double test = K->r_e_sqr * K->fluence * I_A / K->steps;
+    double test_B = K->r_e_sqr * K->fluence * I_B / K->steps;
+    if (!K->oversample_thick) {
+        test *= capture;
+        test_B *= capture;
+    }
+    if (!K->oversample_polar) {
+        test *= polar;
+        test_B *= polar;
+    }
+    if (!K->oversample_omega) {
+        test *= omega;
+        test_B *= omega;
+    }
+    R->value = (float)(0.0 + test);
+    R->value_nn = (float)(0.0 + test_B);
+    R->executed = executed;
+    R->omega_sum = omega_sum;
+#if !defined(__CUDA_ARCH__)
+    if (tr) {
+        tr->I = I_A;
+        tr->polar = polar;
+        tr->omega = omega;
+        tr->capture = capture;
+        tr->test = test;
+        tr->cos2theta = nb_v_dot(inc, d);
+    }
+#endif
+}
+
+#endif
