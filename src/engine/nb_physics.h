@@ -548,6 +548,17 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                             }
                             if (NB_TRACE_ON(tr) && j == 0 && m == 0 && ip == 0)
                                 NB_TRACE(tr, "TRACE_C: F_cell %.15g\n", F_A);
+                            if (NB_TRACE_ON(tr) && j == 2 && m == 0 && ip == 0) {
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_cell %.15g\n", F_A);
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_latt %.15g\n", F_latt);
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_cell_squared %.15g\n", F_A * F_A);
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_latt_squared %.15g\n", F_latt * F_latt);
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: I_contribution %.15g\n", F_A * F_A * F_latt * F_latt);
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: polar %.15g\n", polar);
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: cos2theta %.15g\n", nb_v_dot(inc, d));
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: lambda_angstroms %.15g\n", K->src[5 * j + 3] * 1e10);
+                                NB_TRACE(tr, "TRACE_C_SOURCE2: source_index %d\n", j);
+                            }
 #if !defined(__CUDA_ARCH__)
                             if (tr)
                                 tr->F_cell = F_A;

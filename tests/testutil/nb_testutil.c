@@ -1,0 +1,165 @@
+/* nb_testutil.c -- see nb_testutil.h.  POSIX. */
+#define _POSIX_C_SOURCE 200809L
+#include "nb_testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int nb_test_failures = 0;
+
+int nb_test_near(double a, double b, double tol)
+{
+    double s = fabs(b) > 1.0 ? fabs(b) : 1.0;
+    return fabs(a - b) <= tol * s;
+}
+
+const char *nb_test_golden_dir(void)
+{
+    const char *e = getenv("NB_GOLDEN_DIR");
+    if (e && *e)
+        return nb_test_exists(e) ? e : NULL;
+#ifdef NB_GOLDEN_DEFAULT
+    if (nb_test_exists(NB_GOLDEN_DEFAULT))
+        return NB_GOLDEN_DEFAULT;
+#endif
+    return NULL;
+}
+
+int nb_test_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+unsigned char *nb_test_read_file(const char *path, size_t *len)
+{
+    FILE *fp;
+    int is_gz = strlen(path) > 3 && !strcmp(path + strlen(path) - 3, ".gz");
+    if (is_gz) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "gzip -dc '%s'", path);
+        fp = popen(cmd, "r");
+    } else {
+        fp = fopen(path, "rb");
+    }
+    if (!fp)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = malloc(cap);
+    for (;;) {
+        if (!b)
+            break;
+        if (n + 1 >= cap) {
+            unsigned char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (is_gz)
+        pclose(fp);
+    else
+        fclose(fp);
+    if (b)
+        b[n] = '\0'; /* text files can be used as strings */
+    if (len)
+        *len = n;
+    return b;
+}
+
+int nb_test_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return -1;
+    size_t w = fwrite(data, 1, len, fp);
+    fclose(fp);
+    return w == len ? 0 : -1;
+}
+
+int nb_test_fresh_dir(const char *path)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int nb_test_run(const char *dir, char *const argv[], const char *out_path, const char *err_path)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        if (dir && chdir(dir) != 0)
+            _exit(126);
+        int fo = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0)
+            _exit(126);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) < 0)
+        return -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int nb_test_compare_floats(const float *got, const float *ref, size_t n, int fpixels,
+                           double rel_tol, const char *prefix, double *rel_out)
+{
+    double max_ref = 0.0, max_abs = 0.0;
+    size_t worst = 0, ndiff = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        if (fabs((double)ref[i]) > max_ref)
+            max_ref = fabs((double)ref[i]);
+        if (d > max_abs || isnan(d)) {
+            max_abs = isnan(d) ? INFINITY : d;
+            worst = i;
+        }
+        if (got[i] != ref[i])
+            ndiff++;
+    }
+    double rel = max_ref > 0.0 ? max_abs / max_ref : max_abs;
+    if (rel_out)
+        *rel_out = rel;
+    printf("float image: max|d| %.3e at pixel %zu (slow %zu fast %zu), rel %.3e (tol %.1e), "
+           "%zu pixels differ\n",
+           max_abs, worst, worst / (size_t)fpixels, worst % (size_t)fpixels, rel, rel_tol, ndiff);
+    if (rel <= rel_tol)
+        return 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s_got.bin", prefix);
+    nb_test_write_file(path, got, n * sizeof(float));
+    snprintf(path, sizeof path, "%s_ref.bin", prefix);
+    nb_test_write_file(path, ref, n * sizeof(float));
+    int shown = 0;
+    for (size_t i = 0; i < n && shown < 10; i++)
+        if (got[i] != ref[i]) {
+            printf("  pixel slow %zu fast %zu: got %.9g ref %.9g\n", i / (size_t)fpixels,
+                   i % (size_t)fpixels, (double)got[i], (double)ref[i]);
+            shown++;
+        }
+    printf("  both images written as %s_got.bin / %s_ref.bin\n", prefix, prefix);
+    return 1;
+}
