@@ -35,10 +35,10 @@ void nb_stats_compute(const struct nb_scene *sc, const float *img, struct nb_sta
     long nn = n;
     if (nn <= 0)
         nn = 1;
-    double avg = sum / nn;
+    double avg = sum / (double)nn;
     if (nn <= 1)
         nn = 2;
-    st->rms = sqrt(sumsqr / (nn - 1));
+    st->rms = sqrt(sumsqr / (double)(nn - 1));
     double ss = 0.0;
     long m = 0;
     for (int s = 0; s < sc->spixels; s++)
@@ -51,7 +51,7 @@ void nb_stats_compute(const struct nb_scene *sc, const float *img, struct nb_sta
         }
     if (m <= 1)
         m = 2;
-    st->rmsd = sqrt(ss / (m - 1));
+    st->rmsd = sqrt(ss / (double)(m - 1));
     st->mean = avg;
     st->max_I = max_I;
     st->max_I_x = max_x;

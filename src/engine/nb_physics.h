@@ -434,6 +434,8 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
     const int nphi = K->phisteps, ndom = K->n_domains;
 
     R->trig = 0;
+    R->trig_h = R->trig_k = R->trig_l = 0.0;
+    R->trig_h0 = R->trig_k0 = R->trig_l0 = 0;
     for (int t = 0; t < K->n_layers; t++) {
         capture = 0.0;
         if (K->detector_thick == 0.0)

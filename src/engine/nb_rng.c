@@ -49,7 +49,7 @@ float nb_ran1(struct nb_rng *r, long *idum)
     int j = (int)(r->iy / RNG_NDIV);
     r->iy = r->iv[j];
     r->iv[j] = *idum;
-    float temp = (float)(RNG_AM * r->iy);
+    float temp = (float)(RNG_AM * (double)r->iy);
     if (temp > RNG_RNMX)
         return (float)RNG_RNMX;
     return temp;
