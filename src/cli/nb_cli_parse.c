@@ -334,6 +334,9 @@ static void rules_detector(struct pstate *p)
         c->pix0[1] = num(p, 2);
         c->pix0[2] = num(p, 3);
         c->pix0_given = strstr(p->tok, "_mm") ? 2 : 1;
+        if (!c->honor_pix0)
+            note(p->cli, "NOTE: %s values are not used, it only selects the CUSTOM convention "
+                         "(as in nanoBragg); --honor-pix0 uses them\n", p->tok);
     }
     if (hit(p, "-distance", SUB, 0, 1, NULL, NULL)) {
         c->distance = positive(p, 1) / 1000.0;
@@ -370,6 +373,10 @@ static void rules_detector(struct pstate *p)
         /* also fires on -twotheta_axis (Q05): the axis's first component becomes the angle */
         c->twotheta = num(p, 1) / NB_RTD;
         c->pivot = NB_PIVOT_SAMPLE;
+        if (strcmp(p->tok, "-twotheta") != 0 && p->st == NB_OK)
+            note(p->cli, "NOTE: %s also set the two-theta angle to %s deg and the SAMPLE pivot "
+                         "(nanoBragg's substring match); --strict-cli avoids this\n",
+                 p->tok, arg(p, 1));
     }
     if (hit(p, "-detector_rotx", SUB, 0, 1, NULL, NULL))
         c->rotx = num(p, 1) / NB_RTD;
@@ -698,23 +705,24 @@ static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_
             BAD("expects stream4 or first4");
     } else if (OPT("--factors")) {
         if (CHOICE("reference"))
-            cli->factors_per_term = 0;
+            cli->cfg.factors_per_term = 0;
         else if (CHOICE("per-term"))
-            BAD("per-term is not implemented yet in this version (see docs/cli.md)");
+            cli->cfg.factors_per_term = 1;
         else
             BAD("expects reference or per-term");
     } else if (OPT("--device")) {
         if (CHOICE("cpu"))
             cli->device = NB_DEVICE_CPU;
         else if (CHOICE("cuda"))
-            cli->device = NB_DEVICE_CUDA;
+            BAD("the CUDA back-end is not available in this version (the per-pixel physics "
+                "compiles under nvcc; the kernels come with the GPU work)");
         else
             BAD("expects cpu or cuda");
     } else if (OPT("--precision")) {
         if (CHOICE("double"))
             cli->precision_single = 0;
         else if (CHOICE("single"))
-            cli->precision_single = 1;
+            BAD("single precision applies to the CUDA back-end, not available in this version");
         else
             BAD("expects double or single");
     } else if (OPT("--hdf5")) {
@@ -823,6 +831,9 @@ nb_status nb_cli_parse(int argc, char **argv, struct nb_cli *cli, const struct n
         return NB_E_NOMEM;
     }
     int ac = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            cli->help = 1; /* help wins over any other problem on the line */
     for (int i = 0; i < argc; i++) {
         if (i > 0 && strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
             if (!strcmp(argv[i], "--hdf5") && i + 1 < argc) { /* also "--hdf5 FILE" */
@@ -830,10 +841,13 @@ nb_status nb_cli_parse(int argc, char **argv, struct nb_cli *cli, const struct n
                 continue;
             }
             if (new_option(cli, argv[i], err, &st)) {
-                if (st != NB_OK)
+                if (st != NB_OK && !cli->help)
                     goto done;
+                st = NB_OK;
                 continue;
             }
+            if (cli->help)
+                continue;
             nb_err_set(err, "%s: unknown option", argv[i]);
             st = NB_E_USAGE;
             goto done;

@@ -127,6 +127,10 @@ void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize
         "--random-misset=reference|uniform  distribution of -misset random",
         "--thickness-step=reference|uniform  sensor layer step thick/(n-1) or thick/n",
         "--hkl-columns=stream4|first4   how -hkl files are split into records",
+        "--factors=reference|per-term   cached per-pixel factors, or factors inside every term",
+        "--device=cpu                   compute back-end (cuda: not in this version)",
+        "--precision=double             arithmetic precision of the back-end",
+        "--hdf5=FILE                    NXmx HDF5 output (not in this version)",
         NULL};
     for (int i = 0; lines4[i]; i++)
         nb_emitf(o, "\t%s\n", lines4[i]);

@@ -15,6 +15,7 @@
 #include "../engine/nb_backend.h"
 #include "../engine/nb_image.h"
 #include "../engine/nb_setup.h"
+#include "../io/nb_files.h"
 #include "../io/nb_hdf5.h"
 #include "../io/nb_io.h"
 #include "../util/nb_sys.h"
@@ -72,7 +73,7 @@ struct inputs {
 
 static nb_status check_stol(const char *path, struct nb_err *err)
 {
-    FILE *fp = fopen(path, "r");
+    FILE *fp = nb_files_fopen(path, "r");
     char line[1024];
     int any = 0;
     if (!fp) {
@@ -116,7 +117,7 @@ static nb_status read_inputs(struct nb_cli *cli, struct inputs *in, struct nb_er
             return st;
         in->have_hkl = 1;
     } else if (!cli->no_fdump) {
-        FILE *fp = fopen("Fdump.bin", "rb");
+        FILE *fp = nb_files_fopen("Fdump.bin", "rb");
         if (fp) {
             fclose(fp);
             in->dump_exists = 1;
@@ -435,9 +436,9 @@ static nb_status write_outputs(const struct nb_cli *cli, const struct nb_scene *
     nb_int_image(sc, R->img, iscale, cli->adc, ints);
     printf("writing %s as %zu-byte integers\n", cli->intfile, sizeof(uint16_t));
     if (hb != 512)
-        printf("NOTE: %s: the SMV header text needs %d bytes; written with HEADER_BYTES=%d "
-               "(nanoBragg would overrun its 512)\n",
-               cli->intfile, hb, hb);
+        printf("NOTE: %s: the SMV header text is longer than 512 bytes; written with "
+               "HEADER_BYTES=%d (nanoBragg would overrun its 512)\n",
+               cli->intfile, hb);
     if ((st = nb_out_write(&o->f[OUT_INT], header, hlen, ints, npix * sizeof *ints, NULL, 0,
                            err)) != NB_OK)
         goto done;
@@ -517,6 +518,11 @@ int nb_run(int argc, char **argv)
     if (st != NB_OK)
         goto fail;
     print_notes(&cli);
+    if (cli.hdf5) {
+        nb_err_set(&err, "--hdf5: HDF5 output is not available in this version yet");
+        st = NB_E_NOT_BUILT;
+        goto fail;
+    }
     if ((st = read_inputs(&cli, &in, &err)) != NB_OK)
         goto fail;
     if ((st = nb_setup_begin(&cli.cfg, &sc, &out, &err)) != NB_OK)
@@ -563,6 +569,12 @@ int nb_run(int argc, char **argv)
         printf("  seed: %ld\n", sc.seed);
         printf("  water droplet size: %g m\n", sc.water_size);
     }
+    if (cli.cfg.oversample_thick && sc.detector_thick == 0.0)
+        printf("NOTE: -oversample_thick without a sensor thickness gives an all-zero image, as "
+               "in nanoBragg (Q12): the capture fraction of a zero-thickness layer is 0\n");
+    if (sc.detector_thick > 0.0 && sc.detector_mu == 0.0)
+        printf("NOTE: the sensor has a thickness but no absorption (-detector_abs inf or 0 given "
+               "before -detector_thick): all-zero image, as in nanoBragg (Q12)\n");
     if (nb_carry_active(&sc))
         printf("NOTE: phi carryover (c-parity) active: the phi=0 step reuses the last rotated "
                "orientation; use --phi-carryover=spec for fresh rotations\n");

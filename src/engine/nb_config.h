@@ -124,6 +124,7 @@ struct nb_config {
     int honor_pix0;              /* --honor-pix0                                     */
     int thickness_step_uniform;  /* --thickness-step=uniform                         */
     int random_misset_uniform;   /* --random-misset=uniform                          */
+    int factors_per_term;        /* --factors=per-term                               */
 
     /* ---- inputs read by the program (borrowed, may be NULL) ---- */
     int have_mat;

@@ -425,7 +425,8 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
 {
     const int dual = K->interpolate; /* keep accumulators A and B (carryover.md §4.2) */
     int interp_A = K->interpolate;
-    double I_A = K->I_bg, I_B = K->I_bg;
+    const int pt = K->factors_per_term; /* --factors=per-term: factors inside every term */
+    double I_A = pt ? 0.0 : K->I_bg, I_B = pt ? 0.0 : K->I_bg;
     double polar = K->nopolar ? 1.0 : 0.0;
     double omega = 0.0, capture = 0.0;
     double omega_sum = 0.0;
@@ -445,17 +446,27 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                 double pos[3], Fdet, Sdet;
                 nb_subpixel_pos(K, spixel, fpixel, t, subS, subF, pos, &Fdet, &Sdet);
                 double airpath = nb_v_unitize(pos, d);
-                if (omega == 0.0 || K->oversample_omega) {
+                if (pt || omega == 0.0 || K->oversample_omega) {
                     omega = K->pixel_size * K->pixel_size / airpath / airpath * K->close_distance /
                             airpath;
                     if (K->point_pixel)
                         omega = 1.0 / airpath / airpath;
                 }
                 omega_sum += omega;
-                if (capture == 0.0 || K->oversample_thick) {
+                if (pt ? K->detector_thick != 0.0 : (capture == 0.0 || K->oversample_thick)) {
                     double parallax = nb_v_dot(d, K->odet);
                     capture = exp(-t * K->layer_step * K->detector_mu / parallax) -
                               exp(-(t + 1) * K->layer_step * K->detector_mu / parallax);
+                }
+                if (pt && t == 0 && subS == 0 && subF == 0) {
+                    /* per-term mode: the background carries the first subpath's factors */
+                    double P0 = 1.0;
+                    if (!K->nopolar) {
+                        double i0[3] = {-K->src[0], -K->src[1], -K->src[2]};
+                        double d0[3] = {d[0], d[1], d[2]};
+                        P0 = nb_polarization(K->kahn, i0, d0, K->polar_axis);
+                    }
+                    I_A = I_B = K->I_bg * capture * P0 * omega;
                 }
                 for (int j = 0; j < K->n_sources; j++) {
                     double q[3], stol;
@@ -485,8 +496,18 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
 #endif
                     if (!keep)
                         continue;
-                    if (polar == 0.0 || K->oversample_polar)
+                    double fac = 1.0; /* per-term mode: kappa * P * omega of this subpath */
+                    if (pt) {
+                        if (!K->nopolar) {
+                            double ic[3] = {inc[0], inc[1], inc[2]}, dc[3] = {d[0], d[1], d[2]};
+                            polar = nb_polarization(K->kahn, ic, dc, K->polar_axis);
+                        } else {
+                            polar = 1.0;
+                        }
+                        fac = capture * polar * omega;
+                    } else if (polar == 0.0 || K->oversample_polar) {
                         polar = nb_polarization(K->kahn, inc, d, K->polar_axis);
+                    }
                     const double *tab = (!executed && first_is_e1) ? K->lat_first : K->lat_rest;
                     executed = 1;
                     const double w = K->src[5 * j + 4];
@@ -565,6 +586,13 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                             if (tr)
                                 tr->F_cell = F_A;
 #endif
+                            if (pt) {
+                                const double ww = K->apply_weights ? w * fac : fac;
+                                I_A += F_A * F_A * F_latt * F_latt * ww;
+                                if (dual)
+                                    I_B += F_B * F_B * F_latt * F_latt * ww;
+                                continue;
+                            }
                             if (K->apply_weights) {
                                 I_A += F_A * F_A * F_latt * F_latt * w;
                                 if (dual)
@@ -594,6 +622,9 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
     }
     double test = K->r_e_sqr * K->fluence * I_A / K->steps;
     double test_B = K->r_e_sqr * K->fluence * I_B / K->steps;
+    if (pt) {
+        /* no cached factor at the end in per-term mode */
+    } else {
     if (!K->oversample_thick) {
         test *= capture;
         test_B *= capture;
@@ -605,6 +636,7 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
     if (!K->oversample_omega) {
         test *= omega;
         test_B *= omega;
+    }
     }
     R->value = (float)(0.0 + test);
     R->value_nn = (float)(0.0 + test_B);

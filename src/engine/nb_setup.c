@@ -1173,6 +1173,7 @@ static void fill_kernel(const struct nb_config *c, struct nb_scene *sc,
     k->oversample_polar = c->oversample_polar;
     k->oversample_omega = c->oversample_omega;
     k->apply_weights = c->source_weights_apply;
+    k->factors_per_term = c->factors_per_term;
     k->dmin = c->dmin;
     k->phisteps = sc->phisteps;
     k->n_domains = sc->mosaic_domains;
@@ -1221,7 +1222,8 @@ nb_status nb_setup_finish(const struct nb_config *c, struct nb_scene *sc,
     for (int t = 0; t < sc->n_layers; ++t)
         nb_emitf(out, "thick%d = %g um\n", t, sc->detector_thickstep * t * 1e6);
     if (sc->phisteps <= 0) {
-        nb_err_set(err, "-phisteps: -osc %g with -phistep %g gives no phi steps",
+        nb_err_set(err, "-osc: an oscillation of %g deg in steps of %g deg gives no phi steps "
+                   "(nanoBragg would divide by zero and write a NaN image)",
                    sc->osc * NB_RTD, sc->phistep * NB_RTD);
         return NB_E_USAGE;
     }

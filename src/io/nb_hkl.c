@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "../util/nb_sys.h"
+#include "nb_files.h"
 #include "nb_io.h"
 
 /* Read a whole file; NUL-terminated. */
 static nb_status slurp(const char *path, char **buf, size_t *len, struct nb_err *err)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = nb_files_fopen(path, "rb");
     char *b = NULL;
     size_t n = 0, cap = 0;
     if (!fp) {

@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nb_files.h"
 #include "nb_io.h"
 
 nb_status nb_mat_read(const char *path, double mat[9], struct nb_err *err)
 {
-    FILE *fp = fopen(path, "r");
+    FILE *fp = nb_files_fopen(path, "r");
     if (!fp) {
         nb_err_set(err, "%s: cannot open matrix file (%s)", path, strerror(errno));
         return NB_E_INPUT;
@@ -64,7 +65,7 @@ nb_status nb_source_read(const char *path, struct nb_source_list *L, struct nb_e
     long lines = 0, physical = 0, cap = 0;
     double **col[5];
     memset(L, 0, sizeof *L);
-    FILE *fp = fopen(path, "r");
+    FILE *fp = nb_files_fopen(path, "r");
     if (!fp) {
         nb_err_set(err, "%s: cannot open source file (%s)", path, strerror(errno));
         return NB_E_INPUT;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nb_files.h"
 #include "nb_io.h"
 
 void nb_smv_free(struct nb_smv *smv)
@@ -42,7 +43,7 @@ double nb_smv_value(const struct nb_smv *smv, const char *key)
 nb_status nb_smv_open(const char *path, struct nb_smv *smv, struct nb_err *err)
 {
     memset(smv, 0, sizeof *smv);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = nb_files_fopen(path, "rb");
     if (!fp) {
         nb_err_set(err, "%s: cannot open (%s)", path, strerror(errno));
         return NB_E_INPUT;
