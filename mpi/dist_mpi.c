@@ -1,11 +1,18 @@
-/* dist_mpi.c -- the process group over MPI.  The only file besides the parallel-HDF5 sink
- * that includes <mpi.h>.  Collectives never leave a peer waiting: nb_dist_agree() is an
- * all-reduce of the worst status, called before every collective phase. */
+/* dist_mpi.c -- the process group over MPI (see nb_dist.h).
+ *
+ * With mpi/h5_mpio.c, the only code that includes <mpi.h>.  MPI_COMM_WORLD, ranks = bands.
+ * Collectives never leave a peer waiting: callers agree on status first.
+ */
+#include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nb_dist.h"
+
+#define TAG_PROGRESS 7101
+#define TAG_DONE 7102
 
 struct nb_dist {
     int rank, size, we_initialised;
@@ -38,24 +45,13 @@ int nb_dist_size(const struct nb_dist *d)
     return d->size;
 }
 
-nb_status nb_dist_agree(struct nb_dist *d, nb_status local)
-{
-    int mine = (int)local, worst = 0;
-    (void)d;
-    if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return NB_E_COMM;
-    if (worst == NB_OK)
-        return NB_OK;
-    return local != NB_OK ? local : NB_E_COMM;
-}
-
 const char *nb_dist_library(void)
 {
     static char buf[MPI_MAX_LIBRARY_VERSION_STRING + 1];
     int len = 0;
     MPI_Get_library_version(buf, &len);
     for (int i = 0; i < len; i++)
-        if (buf[i] == '\n') {
+        if (buf[i] == '\n' || buf[i] == ',') {
             buf[i] = '\0';
             break;
         }
@@ -69,4 +65,213 @@ void nb_dist_fini(struct nb_dist *d)
     if (d->we_initialised)
         MPI_Finalize();
     free(d);
+}
+
+nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
+{
+    /* lowest failing rank: MIN over (failed ? rank : size) */
+    int mine = local != NB_OK ? d->rank : d->size, first = d->size;
+    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return NB_E_COMM;
+    if (first == d->size)
+        return NB_OK;
+    struct {
+        int status;
+        char msg[sizeof err->msg];
+    } m;
+    memset(&m, 0, sizeof m);
+    if (d->rank == first) {
+        m.status = (int)local;
+        if (err)
+            memcpy(m.msg, err->msg, sizeof m.msg);
+    }
+    if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return NB_E_COMM;
+    if (err && d->rank != first) {
+        if (first != 0)
+            snprintf(err->msg, sizeof err->msg, "rank %d: %s", first, m.msg);
+        else
+            memcpy(err->msg, m.msg, sizeof err->msg);
+    }
+    return (nb_status)m.status;
+}
+
+nb_status nb_dist_bcast(struct nb_dist *d, void *buf, size_t len, int root)
+{
+    (void)d;
+    if (len > INT_MAX)
+        return NB_E_COMM;
+    return MPI_Bcast(buf, (int)len, MPI_BYTE, root, MPI_COMM_WORLD) == MPI_SUCCESS ? NB_OK
+                                                                                  : NB_E_COMM;
+}
+
+nb_status nb_dist_bcast_alloc(struct nb_dist *d, unsigned char **buf, size_t *len, int root)
+{
+    unsigned long long n = d->rank == root ? (unsigned long long)*len : 0;
+    if (MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return NB_E_COMM;
+    if (d->rank != root) {
+        *buf = malloc(n ? (size_t)n : 1);
+        *len = (size_t)n;
+        if (!*buf)
+            return NB_E_NOMEM; /* the caller agrees on status right after */
+    }
+    size_t off = 0;
+    while (off < n) { /* in pieces below INT_MAX */
+        size_t piece = n - off > (1u << 30) ? (1u << 30) : n - off;
+        if (MPI_Bcast(*buf + off, (int)piece, MPI_BYTE, root, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return NB_E_COMM;
+        off += piece;
+    }
+    return NB_OK;
+}
+
+int64_t nb_dist_min_index(struct nb_dist *d, int64_t v)
+{
+    (void)d;
+    long long x = v < 0 ? LLONG_MAX : (long long)v, r = LLONG_MAX;
+    MPI_Allreduce(&x, &r, 1, MPI_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+    return r == LLONG_MAX ? -1 : (int64_t)r;
+}
+
+/* the token on the wire */
+struct wire_token {
+    int nonempty;
+    int state;
+    long long last_index;
+    double vec[9];
+};
+
+/* MPI calls op(invec, inoutvec) with invec from the LOWER ranks: keep the later non-empty. */
+static void later_wins(void *invec, void *inoutvec, int *len, MPI_Datatype *type)
+{
+    (void)type;
+    struct wire_token *a = invec, *b = inoutvec;
+    for (int i = 0; i < *len; i++)
+        if (!b[i].nonempty)
+            b[i] = a[i];
+}
+
+nb_status nb_dist_scan_carry(struct nb_dist *d, const struct nb_carry *mine, struct nb_carry *in,
+                             int *have)
+{
+    struct wire_token w, r;
+    MPI_Datatype t;
+    MPI_Op op;
+    memset(&w, 0, sizeof w);
+    memset(&r, 0, sizeof r);
+    if (mine) {
+        w.nonempty = 1;
+        w.state = mine->state;
+        w.last_index = (long long)mine->last_index;
+        memcpy(w.vec, mine->vec, sizeof w.vec);
+    }
+    if (MPI_Type_contiguous((int)sizeof w, MPI_BYTE, &t) != MPI_SUCCESS)
+        return NB_E_COMM;
+    MPI_Type_commit(&t);
+    MPI_Op_create(later_wins, 0 /* not commutative: band order matters */, &op);
+    int rc = MPI_Exscan(&w, &r, 1, t, op, MPI_COMM_WORLD);
+    MPI_Op_free(&op);
+    MPI_Type_free(&t);
+    if (rc != MPI_SUCCESS)
+        return NB_E_COMM;
+    *have = d->rank > 0 && r.nonempty; /* Exscan leaves rank 0's result undefined */
+    if (*have) {
+        in->state = r.state;
+        in->last_index = (int64_t)r.last_index;
+        memcpy(in->vec, r.vec, sizeof in->vec);
+    }
+    return NB_OK;
+}
+
+nb_status nb_dist_gather(struct nb_dist *d, const void *mine, size_t count, size_t offset,
+                         size_t elem, void *all, int root)
+{
+    /* counts and displacements in units of `elem` bytes, via a contiguous type */
+    MPI_Datatype t;
+    int *counts = NULL, *displs = NULL;
+    long long pair[2] = {(long long)count, (long long)offset}, *pairs = NULL;
+    nb_status st = NB_OK;
+    if (d->rank == root) {
+        pairs = malloc(sizeof(long long) * 2 * (size_t)d->size);
+        counts = malloc(sizeof(int) * (size_t)d->size);
+        displs = malloc(sizeof(int) * (size_t)d->size);
+        if (!pairs || !counts || !displs) {
+            st = NB_E_NOMEM;
+        }
+    }
+    if (MPI_Gather(pair, 2, MPI_LONG_LONG, pairs, 2, MPI_LONG_LONG, root, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        st = NB_E_COMM;
+    if (d->rank == root && st == NB_OK)
+        for (int r = 0; r < d->size; r++) {
+            if (pairs[2 * r] > INT_MAX || pairs[2 * r + 1] > INT_MAX)
+                st = NB_E_COMM;
+            counts[r] = (int)pairs[2 * r];
+            displs[r] = (int)pairs[2 * r + 1];
+        }
+    MPI_Type_contiguous((int)elem, MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    if (MPI_Gatherv(mine, (int)count, t, all, counts, displs, t, root, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        st = NB_E_COMM;
+    MPI_Type_free(&t);
+    free(pairs);
+    free(counts);
+    free(displs);
+    return st;
+}
+
+nb_status nb_dist_allgather(struct nb_dist *d, const void *mine, size_t len, void *all)
+{
+    (void)d;
+    return MPI_Allgather(mine, (int)len, MPI_BYTE, all, (int)len, MPI_BYTE, MPI_COMM_WORLD) ==
+                   MPI_SUCCESS
+               ? NB_OK
+               : NB_E_COMM;
+}
+
+void nb_dist_progress_send(struct nb_dist *d, long increment)
+{
+    if (d->rank == 0 || increment <= 0)
+        return;
+    long long v = increment;
+    MPI_Send(&v, 1, MPI_LONG_LONG, 0, TAG_PROGRESS, MPI_COMM_WORLD);
+}
+
+void nb_dist_progress_done(struct nb_dist *d)
+{
+    if (d->rank == 0)
+        return;
+    int one = 1;
+    MPI_Send(&one, 1, MPI_INT, 0, TAG_DONE, MPI_COMM_WORLD);
+}
+
+int nb_dist_progress_poll(struct nb_dist *d, long *pixels, int *done, int block)
+{
+    if (d->rank != 0)
+        return 0;
+    for (;;) {
+        int flag = 0;
+        MPI_Status s;
+        if (block)
+            MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &s), flag = 1;
+        else
+            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &s);
+        if (!flag)
+            return 0;
+        if (s.MPI_TAG == TAG_PROGRESS) {
+            long long v;
+            MPI_Recv(&v, 1, MPI_LONG_LONG, s.MPI_SOURCE, TAG_PROGRESS, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+            *pixels += (long)v;
+        } else if (s.MPI_TAG == TAG_DONE) {
+            int one;
+            MPI_Recv(&one, 1, MPI_INT, s.MPI_SOURCE, TAG_DONE, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            (*done)++;
+        } else {
+            return 0; /* not ours */
+        }
+        block = 0; /* after the first message, drain without waiting */
+    }
 }

@@ -1,5 +1,6 @@
 /* dist_serial.c -- the no-MPI twin of dist_mpi.c: one process, rank 0 of 1. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "nb_dist.h"
 
@@ -27,12 +28,6 @@ int nb_dist_size(const struct nb_dist *d)
     return 1;
 }
 
-nb_status nb_dist_agree(struct nb_dist *d, nb_status local)
-{
-    (void)d;
-    return local;
-}
-
 const char *nb_dist_library(void)
 {
     return "serial (built without MPI)";
@@ -41,4 +36,83 @@ const char *nb_dist_library(void)
 void nb_dist_fini(struct nb_dist *d)
 {
     free(d);
+}
+
+nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
+{
+    (void)d;
+    (void)err;
+    return local;
+}
+
+nb_status nb_dist_bcast(struct nb_dist *d, void *buf, size_t len, int root)
+{
+    (void)d;
+    (void)buf;
+    (void)len;
+    (void)root;
+    return NB_OK;
+}
+
+nb_status nb_dist_bcast_alloc(struct nb_dist *d, unsigned char **buf, size_t *len, int root)
+{
+    (void)d;
+    (void)buf;
+    (void)len;
+    (void)root;
+    return NB_OK;
+}
+
+int64_t nb_dist_min_index(struct nb_dist *d, int64_t v)
+{
+    (void)d;
+    return v;
+}
+
+nb_status nb_dist_scan_carry(struct nb_dist *d, const struct nb_carry *mine, struct nb_carry *in,
+                             int *have)
+{
+    (void)d;
+    (void)mine;
+    (void)in;
+    *have = 0; /* one band: nothing comes before it */
+    return NB_OK;
+}
+
+nb_status nb_dist_gather(struct nb_dist *d, const void *mine, size_t count, size_t offset,
+                         size_t elem, void *all, int root)
+{
+    (void)d;
+    (void)root;
+    if (all && mine && all != mine)
+        memmove((char *)all + offset * elem, mine, count * elem);
+    return NB_OK;
+}
+
+nb_status nb_dist_allgather(struct nb_dist *d, const void *mine, size_t len, void *all)
+{
+    (void)d;
+    if (all != mine)
+        memmove(all, mine, len);
+    return NB_OK;
+}
+
+void nb_dist_progress_send(struct nb_dist *d, long increment)
+{
+    (void)d;
+    (void)increment;
+}
+
+void nb_dist_progress_done(struct nb_dist *d)
+{
+    (void)d;
+}
+
+int nb_dist_progress_poll(struct nb_dist *d, long *pixels, int *done, int block)
+{
+    (void)d;
+    (void)pixels;
+    (void)done;
+    (void)block;
+    return 0;
 }

@@ -50,6 +50,10 @@ struct nb_cli {
  * Lines the reference prints while reading headers go to `out`. */
 nb_status nb_cli_parse(int argc, char **argv, struct nb_cli *cli, const struct nb_msg_sink *out,
                        struct nb_err *err);
+/* The same with the clock given: `now` (seconds since the epoch) seeds the default noise and
+ * misset streams; MPI ranks all use rank 0's clock so that every rank resolves the same run. */
+nb_status nb_cli_parse_at(int argc, char **argv, long now, struct nb_cli *cli,
+                          const struct nb_msg_sink *out, struct nb_err *err);
 void nb_cli_fini(struct nb_cli *cli);
 
 /* The usage text; values shown are those in effect (pass NULL vectors for defaults). */

@@ -818,10 +818,16 @@ static void cli_defaults(struct nb_cli *cli)
 nb_status nb_cli_parse(int argc, char **argv, struct nb_cli *cli, const struct nb_msg_sink *out,
                        struct nb_err *err)
 {
+    return nb_cli_parse_at(argc, argv, (long)time(NULL), cli, out, err);
+}
+
+nb_status nb_cli_parse_at(int argc, char **argv, long now, struct nb_cli *cli,
+                          const struct nb_msg_sink *out, struct nb_err *err)
+{
     nb_status st = NB_OK;
     cli_defaults(cli);
     /* the default noise seed is the time; -misset_seed defaults to it too (Q10) */
-    cli->cfg.seed = -(long)time(NULL);
+    cli->cfg.seed = -now;
     cli->cfg.misset_seed = cli->cfg.seed;
 
     /* [new] options first; they never reach the legacy scan */

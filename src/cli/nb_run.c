@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../engine/nb_backend.h"
 #include "../engine/nb_image.h"
@@ -22,6 +23,7 @@
 #include "../../cuda/nb_cuda.h"
 #include "../../mpi/nb_dist.h"
 #include "nb_cli.h"
+#include "nb_render_dist.h"
 #include "nb_run.h"
 
 #define NB_VERSION "0.1.0"
@@ -195,122 +197,8 @@ static void smv_keys(const struct nb_scene *sc, struct nb_smv_keys *k)
     k->twotheta_deg = sc->twotheta * NB_RTD;
 }
 
-/* ------------------------------------------------------------------ progress meter */
-
-/* nanoBragg's meter: which "N% done" lines appear depends only on how many pixels have been
- * rendered, so printing them after each chunk of rows reproduces its output exactly. */
-static void progress_lines(long from, long to, long total)
-{
-    if (total / 100 <= 0)
-        return;
-    for (long p = from; p < to; p++)
-        if (p % (total / 20) == 0 ||
-            ((10 * p < total || 10 * p > 9 * total) && (p % (total / 100) == 0))) {
-            printf("%lu%% done\n", (unsigned long)(p * 100 / total));
-            fflush(stdout);
-        }
-}
-
-/* ------------------------------------------------------------------ rendering */
-
-struct render_result {
-    float *img;
-    double omega_sum;
-    int64_t p1, p_star;
-    double trig_hkl[3];
-    int trig_hkl0[3];
-};
-
-static long rendered_in_rows(const struct nb_scene *sc, int r0, int n)
-{
-    long c = 0;
-    for (int s = r0; s < r0 + n; s++)
-        for (int f = 0; f < sc->fpixels; f++)
-            c += nb_pixel_rendered(&sc->k, s, f);
-    return c;
-}
-
-static nb_status render_all(const struct nb_scene *sc, const struct nb_cli *cli,
-                            struct render_result *R, struct nb_err *err)
-{
-    const struct nb_backend_ops *be = &nb_backend_cpu;
-    const size_t npix = (size_t)sc->fpixels * sc->spixels;
-    nb_status st = NB_OK;
-    void *state = NULL;
-    float *nn = NULL;
-    double *row_omega = NULL;
-    R->img = calloc(npix, sizeof(float));
-    if (sc->k.interpolate)
-        nn = calloc(npix, sizeof(float));
-    row_omega = calloc((size_t)sc->spixels, sizeof(double));
-    if (!R->img || (sc->k.interpolate && !nn) || !row_omega) {
-        nb_err_set(err, "out of memory for a %d x %d image", sc->fpixels, sc->spixels);
-        st = NB_E_NOMEM;
-        goto done;
-    }
-    if ((st = be->create(sc, &state, err)) != NB_OK)
-        goto done;
-    const int meter = cli->progress && !cli->printout;
-    const long total = (long)(sc->roi_xmax - sc->roi_xmin + 1) * (sc->roi_ymax - sc->roi_ymin + 1);
-    const int chunk = meter ? (sc->spixels + 63) / 64 : sc->spixels;
-    struct nb_carry carry;
-    nb_carry_initial(sc, &carry);
-    R->p1 = R->p_star = -1;
-    long done_px = 0;
-    int warned = 0;
-    for (int r0 = 0; r0 < sc->spixels; r0 += chunk) {
-        struct nb_band b = {r0, sc->spixels - r0 < chunk ? sc->spixels - r0 : chunk,
-                            sc->fpixels, r0 / chunk};
-        struct nb_band_out o = {0};
-        o.value = R->img + (size_t)r0 * sc->fpixels;
-        o.value_nn = nn ? nn + (size_t)r0 * sc->fpixels : NULL;
-        o.row_omega = row_omega + r0;
-        if ((st = nb_carry_verify(sc, &carry, &b, R->p1, err)) != NB_OK)
-            goto done;
-        if ((st = be->render_band(state, &b, &carry, &o, err)) != NB_OK)
-            goto done;
-        if (R->p1 < 0)
-            R->p1 = o.first_exec;
-        nb_carry_through(sc, &carry, o.last_exec, &carry);
-        if (R->p_star < 0 && o.trig_index >= 0) {
-            R->p_star = o.trig_index;
-            memcpy(R->trig_hkl, o.trig_hkl, sizeof R->trig_hkl);
-            memcpy(R->trig_hkl0, o.trig_hkl0, sizeof R->trig_hkl0);
-        }
-        if (meter) {
-            long n = rendered_in_rows(sc, b.row0, b.n_rows);
-            progress_lines(done_px, done_px + n, total);
-            done_px += n;
-        }
-        if (R->p_star >= 0 && !warned) {
-            printf("WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: "
-                   "%g,%g,%g,%d,%d,%d \n",
-                   R->trig_hkl[0], R->trig_hkl[1], R->trig_hkl[2], R->trig_hkl0[0],
-                   R->trig_hkl0[1], R->trig_hkl0[2]);
-            printf("WARNING: further warnings will not be printed! ");
-            warned = 1;
-        }
-    }
-    {
-        struct nb_band whole = {0, sc->spixels, sc->fpixels, 0};
-        struct nb_band_out o = {0};
-        o.value = R->img;
-        o.value_nn = nn;
-        nb_latch_select(sc, &whole, R->p_star, &o);
-    }
-    R->omega_sum = 0.0;
-    for (int r = 0; r < sc->spixels; r++)
-        R->omega_sum += row_omega[r];
-done:
-    if (state)
-        be->destroy(state);
-    free(nn);
-    free(row_omega);
-    return st;
-}
-
 /* Re-run one pixel with tracing or recording (it is rendered exactly as in the image). */
-static void rerun_pixel(const struct nb_scene *sc, const struct render_result *R, int s, int f,
+static void rerun_pixel(const struct nb_scene *sc, const struct nb_render_result *R, int s, int f,
                         struct nb_trace *tr)
 {
     struct nb_kparams K = sc->k;
@@ -321,7 +209,7 @@ static void rerun_pixel(const struct nb_scene *sc, const struct render_result *R
     nb_pixel(&K, s, f, idx == R->p1, &res, tr);
 }
 
-static void trace_pixel(const struct nb_scene *sc, const struct render_result *R, int s, int f)
+static void trace_pixel(const struct nb_scene *sc, const struct nb_render_result *R, int s, int f)
 {
     if (s < 0 || f < 0 || s >= sc->spixels || f >= sc->fpixels ||
         !nb_pixel_rendered(&sc->k, s, f)) {
@@ -351,7 +239,7 @@ static void trace_pixel(const struct nb_scene *sc, const struct render_result *R
 }
 
 static void printout_pixels(const struct nb_scene *sc, const struct nb_cli *cli,
-                            const struct render_result *R)
+                            const struct nb_render_result *R)
 {
     for (int s = 0; s < sc->spixels; s++)
         for (int f = 0; f < sc->fpixels; f++) {
@@ -402,7 +290,7 @@ static int usage_exit(const struct nb_cli *cli, int status)
 
 static nb_status write_outputs(const struct nb_cli *cli, const struct nb_scene *sc,
                                const struct inputs *in, struct outputs *o,
-                               const struct render_result *R, struct nb_err *err)
+                               const struct nb_render_result *R, struct nb_err *err)
 {
     nb_status st = NB_OK;
     const size_t npix = (size_t)sc->fpixels * sc->spixels;
@@ -495,122 +383,219 @@ static void print_notes(const struct nb_cli *cli)
         fputs(cli->notes, stdout);
 }
 
-int nb_run(int argc, char **argv)
-{
+struct run {
+    struct nb_dist *d;
+    int rank, size;
     struct nb_cli cli;
-    struct nb_err err = {{0}};
-    struct nb_msg_sink out = {emit_stdout, NULL};
+    int have_cli;
     struct inputs in;
     struct outputs outs;
     struct nb_scene sc;
-    struct render_result R = {0};
-    int have_scene = 0;
-    nb_status st;
-    memset(&in, 0, sizeof in);
-    memset(&outs, 0, sizeof outs);
+    int have_scene;
+    struct nb_render_result R;
+    struct nb_err err;
+};
 
-    st = nb_cli_parse(argc, argv, &cli, &out, &err);
-    if (cli.help) {
-        int rc = usage_exit(&cli, 0);
-        nb_cli_fini(&cli);
-        return rc;
+static void run_fini(struct run *r)
+{
+    outputs_discard(&r->outs);
+    nb_render_result_fini(&r->R);
+    if (r->have_scene)
+        nb_scene_fini(&r->sc);
+    nb_hkl_free(&r->in.hkl);
+    nb_source_free(&r->in.sources);
+    free(r->in.hkl_msgs.s);
+    r->in.hkl_msgs.s = NULL;
+    if (r->have_cli)
+        nb_cli_fini(&r->cli);
+    nb_files_reset();
+}
+
+/* Parse the command line and read every input: rank 0 from disk (recording the bytes), then
+ * the other ranks from rank 0's copy, so files are read once.  Returns the agreed status. */
+static nb_status parse_and_read(struct run *r, int argc, char **argv, int *help)
+{
+    struct nb_msg_sink out = {emit_stdout, NULL};
+    nb_status st = NB_OK;
+    long now = (long)time(NULL);
+    nb_dist_bcast(r->d, &now, sizeof now, 0); /* one clock for the time-based seeds */
+    if (r->rank == 0) {
+        if (r->size > 1)
+            nb_files_record();
+        st = nb_cli_parse_at(argc, argv, now, &r->cli, &out, &r->err);
+        r->have_cli = 1;
+        if (st == NB_OK && !r->cli.help) {
+            print_notes(&r->cli);
+            st = read_inputs(&r->cli, &r->in, &r->err);
+        }
+        *help = r->cli.help;
     }
-    if (st != NB_OK)
-        goto fail;
-    print_notes(&cli);
-    if (cli.hdf5) {
-        nb_err_set(&err, "--hdf5: HDF5 output is not available in this version yet");
-        st = NB_E_NOT_BUILT;
-        goto fail;
+    nb_dist_bcast(r->d, help, sizeof *help, 0);
+    if (*help)
+        return NB_OK;
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK || r->size == 1)
+        return st;
+    unsigned char *pack = NULL;
+    size_t plen = 0;
+    if (r->rank == 0 && nb_files_pack(&pack, &plen) != 0) {
+        nb_err_set(&r->err, "out of memory packing the input files");
+        st = NB_E_NOMEM;
     }
-    if ((st = read_inputs(&cli, &in, &err)) != NB_OK)
-        goto fail;
-    if ((st = nb_setup_begin(&cli.cfg, &sc, &out, &err)) != NB_OK)
-        goto fail;
-    have_scene = 1;
-    printf("nanobragg-hpc %s: nanoBragg-compatible X-ray diffraction simulator "
-           "(physics of J. Holton and K. Frankel's nanoBragg)\n",
-           NB_VERSION);
-    if (!cli.hkl && !in.have_hkl && cli.cfg.default_F == 0.0)
-        printf("ERROR: no hkl file and no dump file to read.");
-    if ((!cli.hkl && !in.have_hkl && cli.cfg.default_F == 0.0) ||
-        (!cli.mat && cli.cfg.cell_a == 0.0)) {
-        int rc = usage_exit(&cli, 9);
-        nb_scene_fini(&sc);
-        nb_hkl_free(&in.hkl);
-        nb_source_free(&in.sources);
-        free(in.hkl_msgs.s);
-        nb_cli_fini(&cli);
-        return rc;
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK)
+        return st;
+    st = nb_dist_bcast_alloc(r->d, &pack, &plen, 0);
+    if (r->rank == 0) {
+        free(pack);
+    } else if (st == NB_OK) {
+        struct nb_msg_sink quiet = {NULL, NULL};
+        if (nb_files_replay(pack, plen) != 0) {
+            free(pack);
+            nb_err_set(&r->err, "corrupt copy of the input files");
+            st = NB_E_COMM;
+        } else {
+            st = nb_cli_parse_at(argc, argv, now, &r->cli, &quiet, &r->err);
+            r->have_cli = 1;
+            if (st == NB_OK)
+                st = read_inputs(&r->cli, &r->in, &r->err);
+        }
     }
-    if ((st = outputs_prepare(&cli, &in, &outs, &err)) != NB_OK)
-        goto fail;
-    if ((st = nb_setup_geometry(&cli.cfg, &sc, &out, &err)) != NB_OK)
-        goto fail;
-    if ((st = nb_setup_crystal(&cli.cfg, &sc, &out, &err)) != NB_OK)
-        goto fail;
-    if (in.from_dump) {
+    return nb_dist_agree(r->d, st, &r->err);
+}
+
+/* Set-up stages with the structure-factor messages in their place; every rank. */
+static nb_status set_up(struct run *r)
+{
+    struct nb_msg_sink out = {emit_stdout, NULL};
+    struct nb_cli *cli = &r->cli;
+    struct inputs *in = &r->in;
+    nb_status st;
+    if ((st = nb_setup_geometry(&cli->cfg, &r->sc, &out, &r->err)) != NB_OK)
+        return st;
+    if ((st = nb_setup_crystal(&cli->cfg, &r->sc, &out, &r->err)) != NB_OK)
+        return st;
+    if (in->from_dump) {
         printf("reading Fs from %s\n", "Fdump.bin");
         printf("NOTE: structure factors read from Fdump.bin in the working directory (cache of "
                "an earlier -hkl run); --no-fdump ignores it\n");
     }
-    if (in.hkl_msgs.s)
-        fputs(in.hkl_msgs.s, stdout);
-    if (outs.want[OUT_FDUMP])
+    if (in->hkl_msgs.s)
+        fputs(in->hkl_msgs.s, stdout);
+    if (r->outs.want[OUT_FDUMP])
         printf("writing dump file for next time: %s\n", "Fdump.bin");
-    else if (in.have_hkl && !in.from_dump && !cli.no_fdump)
+    else if (in->have_hkl && !in->from_dump && !cli->no_fdump)
         printf("WARNING: unable to open dump file: %s\n", "Fdump.bin");
-    if ((st = nb_setup_finish(&cli.cfg, &sc, in.have_hkl ? &in.hkl : NULL, &out, &err)) != NB_OK)
-        goto fail;
-    if (cli.have_mask)
-        printf("  skipping zero-flagged pixels in %s\n", cli.mask);
-    if (cli.write_noise) {
+    if ((st = nb_setup_finish(&cli->cfg, &r->sc, in->have_hkl ? &in->hkl : NULL, &out,
+                              &r->err)) != NB_OK)
+        return st;
+    if (cli->have_mask)
+        printf("  skipping zero-flagged pixels in %s\n", cli->mask);
+    if (cli->write_noise) {
         printf("\n  noise image paramters:\n");
-        printf("  seed: %ld\n", sc.seed);
-        printf("  water droplet size: %g m\n", sc.water_size);
+        printf("  seed: %ld\n", r->sc.seed);
+        printf("  water droplet size: %g m\n", r->sc.water_size);
     }
-    if (cli.cfg.oversample_thick && sc.detector_thick == 0.0)
+    if (cli->cfg.oversample_thick && r->sc.detector_thick == 0.0)
         printf("NOTE: -oversample_thick without a sensor thickness gives an all-zero image, as "
                "in nanoBragg (Q12): the capture fraction of a zero-thickness layer is 0\n");
-    if (sc.detector_thick > 0.0 && sc.detector_mu == 0.0)
+    if (r->sc.detector_thick > 0.0 && r->sc.detector_mu == 0.0)
         printf("NOTE: the sensor has a thickness but no absorption (-detector_abs inf or 0 given "
                "before -detector_thick): all-zero image, as in nanoBragg (Q12)\n");
-    if (nb_carry_active(&sc))
+    if (nb_carry_active(&r->sc))
         printf("NOTE: phi carryover (c-parity) active: the phi=0 step reuses the last rotated "
                "orientation; use --phi-carryover=spec for fresh rotations\n");
-    if (cli.trace_s >= 0 && cli.trace_f >= 0)
-        printf("TRACE_CONFIG: tracing pixel (spixel=%d, fpixel=%d)\n", cli.trace_s, cli.trace_f);
+    if (r->size > 1)
+        printf("NOTE: %d MPI ranks render row bands balanced by rendered pixels\n", r->size);
+    if (cli->trace_s >= 0 && cli->trace_f >= 0)
+        printf("TRACE_CONFIG: tracing pixel (spixel=%d, fpixel=%d)\n", cli->trace_s,
+               cli->trace_f);
     fflush(stdout);
+    return NB_OK;
+}
 
-    if ((st = render_all(&sc, &cli, &R, &err)) != NB_OK)
-        goto fail;
-    if (cli.trace_s >= 0 && cli.trace_f >= 0)
-        trace_pixel(&sc, &R, cli.trace_s, cli.trace_f);
-    if (cli.printout)
-        printout_pixels(&sc, &cli, &R);
-    printf("\n");
-    printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
-           R.omega_sum / sc.steps, 100 * R.omega_sum / sc.steps / 4 / NB_PI);
-    if ((st = write_outputs(&cli, &sc, &in, &outs, &R, &err)) != NB_OK)
-        goto fail;
-    outputs_discard(&outs);
-    free(R.img);
-    nb_scene_fini(&sc);
-    nb_hkl_free(&in.hkl);
-    nb_source_free(&in.sources);
-    free(in.hkl_msgs.s);
-    nb_cli_fini(&cli);
-    return 0;
-fail:
-    fflush(stdout);
-    fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : nb_strerror(st));
-    outputs_discard(&outs);
-    free(R.img);
-    if (have_scene)
-        nb_scene_fini(&sc);
-    nb_hkl_free(&in.hkl);
-    nb_source_free(&in.sources);
-    free(in.hkl_msgs.s);
-    nb_cli_fini(&cli);
-    return 9;
+static int finish(struct run *r, nb_status st)
+{
+    if (st != NB_OK && r->rank == 0) {
+        fflush(stdout);
+        fprintf(stderr, "error: %s\n", r->err.msg[0] ? r->err.msg : nb_strerror(st));
+    }
+    run_fini(r);
+    nb_dist_fini(r->d);
+    return st == NB_OK ? 0 : 9;
+}
+
+int nb_run(int argc, char **argv)
+{
+    struct run r;
+    struct nb_msg_sink out = {emit_stdout, NULL};
+    nb_status st;
+    int help = 0;
+    memset(&r, 0, sizeof r);
+    if ((st = nb_dist_init(&argc, &argv, &r.d)) != NB_OK) {
+        fprintf(stderr, "error: MPI: initialisation failed\n");
+        return 9;
+    }
+    r.rank = nb_dist_rank(r.d);
+    r.size = nb_dist_size(r.d);
+    if (r.rank != 0 && !freopen("/dev/null", "w", stdout)) /* one console: rank 0's */
+        return finish(&r, NB_E_OUTPUT);
+
+    st = parse_and_read(&r, argc, argv, &help);
+    if (help) {
+        int rc = r.rank == 0 ? usage_exit(&r.cli, 0) : 0;
+        run_fini(&r);
+        nb_dist_fini(r.d);
+        return rc;
+    }
+    if (st != NB_OK)
+        return finish(&r, st);
+    if (r.cli.hdf5) {
+        nb_err_set(&r.err, "--hdf5: HDF5 output is not available in this version yet");
+        return finish(&r, NB_E_NOT_BUILT);
+    }
+    st = nb_setup_begin(&r.cli.cfg, &r.sc, &out, &r.err);
+    r.have_scene = st == NB_OK;
+    if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
+        return finish(&r, st);
+    printf("nanobragg-hpc %s: nanoBragg-compatible X-ray diffraction simulator "
+           "(physics of J. Holton and K. Frankel's nanoBragg)\n",
+           NB_VERSION);
+    const struct nb_cli *cli = &r.cli;
+    if (!cli->hkl && !r.in.have_hkl && cli->cfg.default_F == 0.0)
+        printf("ERROR: no hkl file and no dump file to read.");
+    if ((!cli->hkl && !r.in.have_hkl && cli->cfg.default_F == 0.0) ||
+        (!cli->mat && cli->cfg.cell_a == 0.0)) {
+        int rc = r.rank == 0 ? usage_exit(cli, 9) : 9;
+        run_fini(&r);
+        nb_dist_fini(r.d);
+        return rc;
+    }
+    st = r.rank == 0 ? outputs_prepare(cli, &r.in, &r.outs, &r.err) : NB_OK;
+    if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
+        return finish(&r, st);
+    st = set_up(&r);
+    if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
+        return finish(&r, st);
+
+    st = nb_render_distributed(r.d, &r.sc, cli->progress && !cli->printout, &r.R, &r.err);
+    if (st != NB_OK)
+        return finish(&r, st);
+    if (r.rank == 0) {
+        if (r.R.p_star >= 0) {
+            printf("WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: "
+                   "%g,%g,%g,%d,%d,%d \n",
+                   r.R.trig_hkl[0], r.R.trig_hkl[1], r.R.trig_hkl[2], r.R.trig_hkl0[0],
+                   r.R.trig_hkl0[1], r.R.trig_hkl0[2]);
+            printf("WARNING: further warnings will not be printed! ");
+        }
+        if (cli->trace_s >= 0 && cli->trace_f >= 0)
+            trace_pixel(&r.sc, &r.R, cli->trace_s, cli->trace_f);
+        if (cli->printout)
+            printout_pixels(&r.sc, cli, &r.R);
+        printf("\n");
+        printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
+               r.R.omega_sum / r.sc.steps, 100 * r.R.omega_sum / r.sc.steps / 4 / NB_PI);
+        st = write_outputs(cli, &r.sc, &r.in, &r.outs, &r.R, &r.err);
+    }
+    st = nb_dist_agree(r.d, st, &r.err);
+    return finish(&r, st);
 }

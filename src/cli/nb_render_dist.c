@@ -1,0 +1,249 @@
+/* nb_render_dist.c -- the distributed render (see nb_render_dist.h).
+ *
+ * spec/carryover.md §4: pre-pass -> p1 = MIN -> exclusive scan of tokens -> closed-form check
+ * -> render (chunks of rows, tokens chained locally) -> p* = MIN -> latch selection -> gather.
+ * No rank waits for another rank's pixels: the only exchanges before rendering are the
+ * pre-pass results.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nb_render_dist.h"
+
+/* nanoBragg's meter: which "N% done" lines appear depends only on how many pixels have been
+ * rendered, so printing them as counts arrive reproduces its output exactly. */
+static void progress_lines(long from, long to, long total)
+{
+    if (total / 100 <= 0)
+        return;
+    for (long p = from; p < to; p++)
+        if (p % (total / 20) == 0 ||
+            ((10 * p < total || 10 * p > 9 * total) && (p % (total / 100) == 0))) {
+            printf("%lu%% done\n", (unsigned long)(p * 100 / total));
+            fflush(stdout);
+        }
+}
+
+static long rendered_in_row(const struct nb_scene *sc, int s)
+{
+    long c = 0;
+    for (int f = 0; f < sc->fpixels; f++)
+        c += nb_pixel_rendered(&sc->k, s, f);
+    return c;
+}
+
+void nb_render_result_fini(struct nb_render_result *R)
+{
+    if (!R)
+        return;
+    free(R->img);
+    free(R->bands);
+    memset(R, 0, sizeof *R);
+}
+
+/* Render this rank's band in chunks of rows; report progress; fills the band record. */
+static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
+                             const struct nb_band *b, const struct nb_carry *in, int meter,
+                             float *img, float *nn, double *row_omega, long total,
+                             struct nb_band_record *rec, struct nb_err *err)
+{
+    const struct nb_backend_ops *be = &nb_backend_cpu;
+    void *state = NULL;
+    nb_status st = be->create(sc, &state, err);
+    if (st != NB_OK)
+        return st;
+    const int chunk = meter ? (sc->spixels + 63) / 64 : (b->n_rows > 0 ? b->n_rows : 1);
+    struct nb_carry carry = *in;
+    long done_px = 0, others_px = 0;
+    int others_done = 0;
+    rec->trig_index = -1;
+    for (int r0 = b->row0; r0 < b->row0 + b->n_rows && st == NB_OK; r0 += chunk) {
+        const int n = b->row0 + b->n_rows - r0 < chunk ? b->row0 + b->n_rows - r0 : chunk;
+        struct nb_band part = {r0, n, sc->fpixels, b->index};
+        struct nb_band_out o;
+        memset(&o, 0, sizeof o);
+        o.value = img + (size_t)(r0 - b->row0) * sc->fpixels;
+        o.value_nn = nn ? nn + (size_t)(r0 - b->row0) * sc->fpixels : NULL;
+        o.row_omega = row_omega + (r0 - b->row0);
+        if ((st = be->render_band(state, &part, &carry, &o, err)) != NB_OK)
+            break;
+        nb_carry_through(sc, &carry, o.last_exec, &carry);
+        if (rec->trig_index < 0 && o.trig_index >= 0) {
+            rec->trig_index = o.trig_index;
+            memcpy(rec->trig_hkl, o.trig_hkl, sizeof rec->trig_hkl);
+            memcpy(rec->trig_hkl0, o.trig_hkl0, sizeof rec->trig_hkl0);
+        }
+        if (meter) {
+            long inc = 0;
+            for (int s = r0; s < r0 + n; s++)
+                inc += rendered_in_row(sc, s);
+            if (nb_dist_rank(d) == 0) {
+                long before = done_px + others_px;
+                nb_dist_progress_poll(d, &others_px, &others_done, 0);
+                done_px += inc;
+                progress_lines(before, done_px + others_px, total);
+            } else {
+                nb_dist_progress_send(d, inc);
+            }
+        }
+    }
+    be->destroy(state);
+    if (meter && nb_dist_size(d) > 1) {
+        if (nb_dist_rank(d) == 0) {
+            /* keep the meter going until every other rank has finished */
+            while (others_done < nb_dist_size(d) - 1) {
+                long before = done_px + others_px;
+                nb_dist_progress_poll(d, &others_px, &others_done, 1);
+                progress_lines(before, done_px + others_px, total);
+            }
+        } else {
+            nb_dist_progress_done(d);
+        }
+    }
+    return st;
+}
+
+nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, int meter,
+                                struct nb_render_result *R, struct nb_err *err)
+{
+    const int rank = nb_dist_rank(d), size = nb_dist_size(d);
+    const size_t npix = (size_t)sc->fpixels * sc->spixels;
+    nb_status st = NB_OK;
+    float *img = NULL, *nn = NULL;
+    double *row_omega = NULL, *all_omega = NULL;
+    int64_t *weights = NULL;
+    memset(R, 0, sizeof *R);
+    R->p1 = R->p_star = -1;
+    R->n_bands = size;
+    R->my_band = rank;
+    R->bands = calloc((size_t)size, sizeof *R->bands);
+    weights = malloc(sizeof *weights * (size_t)sc->spixels);
+    if (!R->bands || !weights) {
+        nb_err_set(err, "out of memory for the band table");
+        st = NB_E_NOMEM;
+    }
+    /* bands balanced by rendered pixels (every rank computes the same split) */
+    long total = 0;
+    if (st == NB_OK)
+        for (int s = 0; s < sc->spixels; s++)
+            total += (long)(weights[s] = rendered_in_row(sc, s));
+    struct nb_band b = {0, 0, sc->fpixels, rank};
+    if (st == NB_OK)
+        b = nb_band_split_weighted(weights, sc->spixels, sc->fpixels, size, rank);
+    struct nb_band_record *me = R->bands ? &R->bands[rank] : NULL;
+
+    /* buffers: the band here; the whole image on rank 0 */
+    if (st == NB_OK) {
+        size_t n = (size_t)b.n_rows * sc->fpixels;
+        img = calloc(n ? n : 1, sizeof(float));
+        nn = sc->k.interpolate ? calloc(n ? n : 1, sizeof(float)) : NULL;
+        row_omega = calloc(b.n_rows ? (size_t)b.n_rows : 1, sizeof(double));
+        if (rank == 0) {
+            R->img = calloc(npix, sizeof(float));
+            all_omega = calloc((size_t)sc->spixels, sizeof(double));
+        }
+        if (!img || (sc->k.interpolate && !nn) || !row_omega ||
+            (rank == 0 && (!R->img || !all_omega))) {
+            nb_err_set(err, "out of memory for a band of %d x %d pixels", b.n_rows, sc->fpixels);
+            st = NB_E_NOMEM;
+        }
+    }
+    if ((st = nb_dist_agree(d, st, err)) != NB_OK)
+        goto done;
+
+    /* pre-pass and the global first execution */
+    int64_t first, last;
+    nb_band_prepass(sc, &b, &first, &last);
+    R->p1 = nb_dist_min_index(d, first);
+
+    /* carry hand-off: exclusive scan, "the later non-empty token wins" */
+    struct nb_carry init, in, out_tok;
+    nb_carry_initial(sc, &init);
+    nb_carry_through(sc, &init, last, &out_tok); /* this band's token if it has an execution */
+    int have = 0;
+    in = init;
+    if ((st = nb_dist_scan_carry(d, last >= 0 ? &out_tok : NULL, &in, &have)) != NB_OK) {
+        nb_err_set(err, "carry scan failed");
+        goto agree_render;
+    }
+    if (!have)
+        in = init;
+    st = nb_carry_verify(sc, &in, &b, R->p1, err);
+    /* the meter's denominator is nanoBragg's: the ROI box with its default upper bounds one
+     * past the last pixel, so lines stop short of 100% as in the reference */
+    const long box = (long)(sc->roi_xmax - sc->roi_xmin + 1) * (sc->roi_ymax - sc->roi_ymin + 1);
+    (void)total;
+    if (st == NB_OK)
+        st = render_band(d, sc, &b, &in, meter, img, nn, row_omega, box, me, err);
+    else if (meter && size > 1 && rank != 0)
+        nb_dist_progress_done(d); /* keep rank 0's meter from waiting for us */
+agree_render:
+    if ((st = nb_dist_agree(d, st, err)) != NB_OK)
+        goto done;
+
+    /* the band record, on every rank */
+    {
+        struct nb_carry out;
+        nb_carry_through(sc, &in, last, &out);
+        me->row0 = b.row0;
+        me->n_rows = b.n_rows;
+        me->in_state = in.state;
+        me->out_state = out.state;
+        memcpy(me->in_vec, in.vec, sizeof me->in_vec);
+        memcpy(me->out_vec, out.vec, sizeof me->out_vec);
+        me->in_last = in.last_index;
+        me->out_last = out.last_index;
+        me->first_exec = first;
+        me->last_exec = last;
+        me->rendered = 0;
+        for (int s = b.row0; s < b.row0 + b.n_rows; s++)
+            me->rendered += (long)weights[s];
+        struct nb_band_record mine = *me;
+        if ((st = nb_dist_allgather(d, &mine, sizeof mine, R->bands)) != NB_OK) {
+            nb_err_set(err, "exchange of band records failed");
+            goto done;
+        }
+    }
+
+    /* the latch: first latching pixel of the run, then A before it and B after it */
+    for (int r = 0; r < size; r++) {
+        const struct nb_band_record *x = &R->bands[r];
+        if (x->trig_index >= 0 && (R->p_star < 0 || x->trig_index < R->p_star)) {
+            R->p_star = x->trig_index;
+            memcpy(R->trig_hkl, x->trig_hkl, sizeof R->trig_hkl);
+            memcpy(R->trig_hkl0, x->trig_hkl0, sizeof R->trig_hkl0);
+        }
+    }
+    {
+        struct nb_band_out o;
+        memset(&o, 0, sizeof o);
+        o.value = img;
+        o.value_nn = nn;
+        nb_latch_select(sc, &b, R->p_star, &o);
+    }
+
+    /* gather the image and the solid-angle row sums on rank 0, in raster order */
+    st = nb_dist_gather(d, img, (size_t)b.n_rows * sc->fpixels, (size_t)b.row0 * sc->fpixels,
+                        sizeof(float), R->img, 0);
+    if (st == NB_OK)
+        st = nb_dist_gather(d, row_omega, (size_t)b.n_rows, (size_t)b.row0, sizeof(double),
+                            all_omega, 0);
+    if (st != NB_OK)
+        nb_err_set(err, "gathering the image on rank 0 failed");
+    if ((st = nb_dist_agree(d, st, err)) != NB_OK)
+        goto done;
+    if (rank == 0) {
+        R->omega_sum = 0.0;
+        for (int s = 0; s < sc->spixels; s++)
+            R->omega_sum += all_omega[s];
+    }
+    goto done;
+done:
+    free(img);
+    free(nn);
+    free(row_omega);
+    free(all_omega);
+    free(weights);
+    return st;
+}
