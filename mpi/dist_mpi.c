@@ -16,7 +16,20 @@
 
 struct nb_dist {
     int rank, size, we_initialised;
+    int active; /* 0: not started by an MPI launcher -- one process, no MPI calls at all */
 };
+
+/* Started by an MPI launcher?  A plain `nanobragg` run then skips MPI_Init, whose
+ * singleton start-up costs most of a second (the drop-in CLI must stay quick). */
+static int under_launcher(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+                                       "PMI_SIZE", "MPI_LOCALNRANKS", "NB_FORCE_MPI"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i]))
+            return 1;
+    return 0;
+}
 
 nb_status nb_dist_init(int *argc, char ***argv, struct nb_dist **d)
 {
@@ -24,7 +37,11 @@ nb_status nb_dist_init(int *argc, char ***argv, struct nb_dist **d)
     *d = calloc(1, sizeof **d);
     if (!*d)
         return NB_E_NOMEM;
+    (*d)->size = 1;
     MPI_Initialized(&inited);
+    if (!inited && !under_launcher())
+        return NB_OK; /* serial: rank 0 of 1 */
+    (*d)->active = 1;
     if (!inited) {
         if (MPI_Init(argc, argv) != MPI_SUCCESS)
             return NB_E_COMM;
@@ -69,6 +86,8 @@ void nb_dist_fini(struct nb_dist *d)
 
 nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
 {
+    if (!d->active)
+        return local;
     /* lowest failing rank: MIN over (failed ? rank : size) */
     int mine = local != NB_OK ? d->rank : d->size, first = d->size;
     if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
@@ -98,7 +117,8 @@ nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
 
 nb_status nb_dist_bcast(struct nb_dist *d, void *buf, size_t len, int root)
 {
-    (void)d;
+    if (!d->active)
+        return NB_OK;
     if (len > INT_MAX)
         return NB_E_COMM;
     return MPI_Bcast(buf, (int)len, MPI_BYTE, root, MPI_COMM_WORLD) == MPI_SUCCESS ? NB_OK
@@ -107,6 +127,8 @@ nb_status nb_dist_bcast(struct nb_dist *d, void *buf, size_t len, int root)
 
 nb_status nb_dist_bcast_alloc(struct nb_dist *d, unsigned char **buf, size_t *len, int root)
 {
+    if (!d->active)
+        return NB_OK;
     unsigned long long n = d->rank == root ? (unsigned long long)*len : 0;
     if (MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD) != MPI_SUCCESS)
         return NB_E_COMM;
@@ -128,7 +150,8 @@ nb_status nb_dist_bcast_alloc(struct nb_dist *d, unsigned char **buf, size_t *le
 
 int64_t nb_dist_min_index(struct nb_dist *d, int64_t v)
 {
-    (void)d;
+    if (!d->active)
+        return v;
     long long x = v < 0 ? LLONG_MAX : (long long)v, r = LLONG_MAX;
     MPI_Allreduce(&x, &r, 1, MPI_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
     return r == LLONG_MAX ? -1 : (int64_t)r;
@@ -158,6 +181,12 @@ nb_status nb_dist_scan_carry(struct nb_dist *d, const struct nb_carry *mine, str
     struct wire_token w, r;
     MPI_Datatype t;
     MPI_Op op;
+    if (!d->active) {
+        (void)mine;
+        (void)in;
+        *have = 0;
+        return NB_OK;
+    }
     memset(&w, 0, sizeof w);
     memset(&r, 0, sizeof r);
     if (mine) {
@@ -192,6 +221,11 @@ nb_status nb_dist_gather(struct nb_dist *d, const void *mine, size_t count, size
     int *counts = NULL, *displs = NULL;
     long long pair[2] = {(long long)count, (long long)offset}, *pairs = NULL;
     nb_status st = NB_OK;
+    if (!d->active) {
+        if (all && mine && all != mine)
+            memmove((char *)all + offset * elem, mine, count * elem);
+        return NB_OK;
+    }
     if (d->rank == root) {
         pairs = malloc(sizeof(long long) * 2 * (size_t)d->size);
         counts = malloc(sizeof(int) * (size_t)d->size);
@@ -224,7 +258,11 @@ nb_status nb_dist_gather(struct nb_dist *d, const void *mine, size_t count, size
 
 nb_status nb_dist_allgather(struct nb_dist *d, const void *mine, size_t len, void *all)
 {
-    (void)d;
+    if (!d->active) {
+        if (all != mine)
+            memmove(all, mine, len);
+        return NB_OK;
+    }
     return MPI_Allgather(mine, (int)len, MPI_BYTE, all, (int)len, MPI_BYTE, MPI_COMM_WORLD) ==
                    MPI_SUCCESS
                ? NB_OK
@@ -233,7 +271,7 @@ nb_status nb_dist_allgather(struct nb_dist *d, const void *mine, size_t len, voi
 
 void nb_dist_progress_send(struct nb_dist *d, long increment)
 {
-    if (d->rank == 0 || increment <= 0)
+    if (!d->active || d->rank == 0 || increment <= 0)
         return;
     long long v = increment;
     MPI_Send(&v, 1, MPI_LONG_LONG, 0, TAG_PROGRESS, MPI_COMM_WORLD);
@@ -241,7 +279,7 @@ void nb_dist_progress_send(struct nb_dist *d, long increment)
 
 void nb_dist_progress_done(struct nb_dist *d)
 {
-    if (d->rank == 0)
+    if (!d->active || d->rank == 0)
         return;
     int one = 1;
     MPI_Send(&one, 1, MPI_INT, 0, TAG_DONE, MPI_COMM_WORLD);
@@ -249,7 +287,7 @@ void nb_dist_progress_done(struct nb_dist *d)
 
 int nb_dist_progress_poll(struct nb_dist *d, long *pixels, int *done, int block)
 {
-    if (d->rank != 0)
+    if (!d->active || d->rank != 0)
         return 0;
     for (;;) {
         int flag = 0;

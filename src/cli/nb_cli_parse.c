@@ -111,24 +111,16 @@ static double num(struct pstate *p, int k)
     return v;
 }
 
-/* An integer value read as C atoi reads it; "5.7" -> 5, but "1e3" or "12x" are errors. */
+/* An integer value: it must be entirely a finite number (else an error), and is then read as
+ * C atoi reads it, from its leading digits ("5.7" -> 5, "1e3" -> 1), as nanoBragg does; a
+ * NOTE says so whenever that is not the number written. */
 static long inum(struct pstate *p, int k)
 {
-    const char *s = arg(p, k), *q = s;
-    if (*q == '+' || *q == '-')
-        q++;
-    int digits = 0;
-    while (*q >= '0' && *q <= '9') {
-        q++;
-        digits++;
-    }
-    if (*q == '.') {
-        q++;
-        while (*q >= '0' && *q <= '9')
-            q++;
-    }
-    if (!digits || *q != '\0') {
-        fail(p, NB_E_USAGE, "%s: '%s' is not an integer", p->tok, s);
+    const char *s = arg(p, k);
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(x)) {
+        fail(p, NB_E_USAGE, "%s: '%s' is not a finite number", p->tok, s);
         return 0;
     }
     long v = strtol(s, NULL, 10);
@@ -136,6 +128,9 @@ static long inum(struct pstate *p, int k)
         fail(p, NB_E_USAGE, "%s: '%s' is out of range", p->tok, s);
         return 0;
     }
+    if ((double)v != x)
+        note(p->cli, "NOTE: %s %s read as the integer %ld (its leading digits, as nanoBragg "
+                     "reads it)\n", p->tok, s, v);
     return v;
 }
 
@@ -210,6 +205,9 @@ static void rules_crystal(struct pstate *p)
         }
         if (n > p->consume)
             p->consume = n;
+        if (n == 0 && p->st == NB_OK)
+            fail(p, NB_E_USAGE, "-cell: needs the edge lengths a [b c alpha beta gamma] "
+                 "(Angstrom, degrees), found '%s'", arg(p, 1));
     }
     if (strcmp(p->tok, "-misset") == 0) {
         p->matched = 1;
@@ -259,10 +257,10 @@ static void rules_crystal(struct pstate *p)
         (!p->strict && (hit(p, "-xtal_z", SUB, 0, 1, NULL, NULL) ||
                         hit(p, "-heigh", SUB, 0, 1, NULL, NULL))))
         c->sample_z = num(p, 1) / 1000;
-    if (hit(p, "-density", SUB, 0, 1, "-sample_density", NULL) ||
+    if (hit(p, "-density", SUB, 0, 1, "-sample_den", "-sample_density") ||
         (!p->strict && hit(p, "-sample_den", SUB, 0, 1, NULL, NULL)))
         (void)num(p, 1); /* parsed, no effect */
-    if (hit(p, "-MW", EXACT, 0, 1, "-molecular_weight", NULL) ||
+    if (hit(p, "-MW", EXACT, 0, 1, "-molec", "-molecular_weight") ||
         (!p->strict && hit(p, "-molec", SUB, 0, 1, NULL, NULL)))
         (void)num(p, 1);
 }
@@ -450,7 +448,7 @@ static void rules_beam(struct pstate *p)
         c->roi_ymin = (int)inum(p, 3);
         c->roi_ymax = (int)inum(p, 4);
     }
-    if (hit(p, "-lambda", SUB, 0, 1, "-wavelength", NULL) ||
+    if (hit(p, "-lambda", SUB, 0, 1, "-wavelength", "-wave") ||
         (!p->strict && hit(p, "-wave", SUB, 0, 1, NULL, NULL)))
         c->lambda0 = positive(p, 1) / 1.0e10;
     if (hit(p, "-energy", SUB, 0, 1, NULL, NULL))
@@ -752,6 +750,23 @@ static nb_status ingest_header(struct nb_cli *cli, const char *path, int is_mask
     c->fpixels = smv.width;
     c->spixels = smv.height;
     double t;
+    /* header values that are present must be finite, and lengths positive (cli.md §6.1) */
+    static const char *const keys[] = {"PIXEL_SIZE", "DISTANCE", "CLOSE_DISTANCE", "WAVELENGTH",
+                                       "BEAM_CENTER_X", "BEAM_CENTER_Y", "ORGX", "ORGY",
+                                       "PHI", "OSC_RANGE"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        int present = nb_smv_lookup(&smv, keys[i], &t);
+        if (present && !isfinite(t)) {
+            nb_err_set(err, "%s: header value %s is not a finite number", path, keys[i]);
+            nb_smv_free(&smv);
+            return NB_E_INPUT;
+        }
+        if (present && i < 4 && !(t > 0.0)) {
+            nb_err_set(err, "%s: header value %s must be positive (got %g)", path, keys[i], t);
+            nb_smv_free(&smv);
+            return NB_E_INPUT;
+        }
+    }
     if (!isnan(t = nb_smv_value(&smv, "PIXEL_SIZE")))
         c->pixel_size = t / 1000.0;
     c->detsize_f = c->pixel_size * c->fpixels;

@@ -39,6 +39,7 @@ void nb_render_result_fini(struct nb_render_result *R)
         return;
     free(R->img);
     free(R->bands);
+    free(R->band_img);
     memset(R, 0, sizeof *R);
 }
 
@@ -238,6 +239,10 @@ agree_render:
         for (int s = 0; s < sc->spixels; s++)
             R->omega_sum += all_omega[s];
     }
+    R->band_img = img; /* kept for the parallel HDF5 writer */
+    R->band_row0 = b.row0;
+    R->band_rows = b.n_rows;
+    img = NULL;
     goto done;
 done:
     free(img);

@@ -38,6 +38,8 @@ struct nb_render_result {
     int n_bands;
     struct nb_band_record *bands;   /* n_bands records, every rank                    */
     int my_band;
+    float *band_img;                /* this rank's rows after the latch selection     */
+    int band_row0, band_rows;
 };
 
 /* meter: print nanoBragg's progress lines on rank 0. */

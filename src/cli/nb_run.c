@@ -6,18 +6,21 @@
  * file left behind (spec/cli.md §6.1).  The back-end table is here because only the program
  * knows what was linked.  Entry point: nb_run().
  */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../engine/nb_backend.h"
 #include "../engine/nb_image.h"
 #include "../engine/nb_setup.h"
 #include "../io/nb_files.h"
-#include "../io/nb_hdf5.h"
+#include "../io/nb_nxmx.h"
 #include "../io/nb_io.h"
 #include "../util/nb_sys.h"
 #include "../../cuda/nb_cuda.h"
@@ -152,6 +155,8 @@ static nb_status outputs_prepare(const struct nb_cli *cli, const struct inputs *
 {
     const char *names[OUT_N] = {cli->floatfile, cli->intfile, cli->pgmfile, cli->noisefile,
                                 "Fdump.bin"};
+    static const char *const flags[OUT_N] = {"-floatfile", "-intfile", "-pgmfile", "-noisefile",
+                                             "Fdump.bin"};
     o->want[OUT_FLOAT] = o->want[OUT_INT] = 1;
     o->want[OUT_PGM] = cli->write_pgm;
     o->want[OUT_NOISE] = cli->write_noise;
@@ -159,6 +164,19 @@ static nb_status outputs_prepare(const struct nb_cli *cli, const struct inputs *
     for (int i = 0; i < OUT_N; i++) {
         if (!o->want[i])
             continue;
+        struct stat sb;
+        if (names[i][0] == '\0' || (stat(names[i], &sb) == 0 && S_ISDIR(sb.st_mode))) {
+            nb_err_set(err, "%s: '%s' is %s", flags[i], names[i],
+                       names[i][0] ? "a directory, not a file name" : "an empty file name");
+            outputs_discard(o);
+            return NB_E_OUTPUT;
+        }
+        for (int j = 0; j < i; j++)
+            if (o->want[j] && strcmp(names[i], names[j]) == 0) {
+                nb_err_set(err, "%s: '%s' is also the %s output", flags[i], names[i], flags[j]);
+                outputs_discard(o);
+                return NB_E_OUTPUT;
+            }
         nb_status st = nb_out_prepare(&o->f[i], names[i], i, err);
         if (st != NB_OK) {
             if (i == OUT_FDUMP) { /* a cache: the reference only warns */
@@ -288,13 +306,17 @@ static int usage_exit(const struct nb_cli *cli, int status)
     return status;
 }
 
+/* Rank 0: statistics, the reference images and their console lines; every file goes to its
+ * temporary name (committed later).  The int and noise images are handed back for HDF5. */
 static nb_status write_outputs(const struct nb_cli *cli, const struct nb_scene *sc,
                                const struct inputs *in, struct outputs *o,
-                               const struct nb_render_result *R, struct nb_err *err)
+                               const struct nb_render_result *R, uint16_t **int_out,
+                               uint16_t **noise_out, struct nb_err *err)
 {
     nb_status st = NB_OK;
     const size_t npix = (size_t)sc->fpixels * sc->spixels;
     uint16_t *ints = malloc(npix * sizeof *ints);
+    uint16_t *noise = NULL;
     uint8_t *pgm = NULL;
     unsigned char *dump = NULL;
     char header[1100];
@@ -353,11 +375,17 @@ static nb_status write_outputs(const struct nb_cli *cli, const struct nb_scene *
         int overloads;
         struct nb_rng rng = sc->rng;
         long seed = sc->seed;
-        nb_noise_image(sc, R->img, cli->adc, &rng, &seed, ints, &photons, &overloads);
+        noise = malloc(npix * sizeof *noise);
+        if (!noise) {
+            nb_err_set(err, "out of memory for the noise image");
+            st = NB_E_NOMEM;
+            goto done;
+        }
+        nb_noise_image(sc, R->img, cli->adc, &rng, &seed, noise, &photons, &overloads);
         printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
         printf("writing %s as %zu-byte integers\n", cli->noisefile, sizeof(uint16_t));
-        if ((st = nb_out_write(&o->f[OUT_NOISE], header, hlen, ints, npix * sizeof *ints, NULL,
-                               0, err)) != NB_OK)
+        if ((st = nb_out_write(&o->f[OUT_NOISE], header, hlen, noise, npix * sizeof *noise,
+                               NULL, 0, err)) != NB_OK)
             goto done;
     }
     if (o->want[OUT_FDUMP]) {
@@ -367,14 +395,27 @@ static nb_status write_outputs(const struct nb_cli *cli, const struct nb_scene *
         if ((st = nb_out_write(&o->f[OUT_FDUMP], dump, dl, NULL, 0, NULL, 0, err)) != NB_OK)
             goto done;
     }
-    for (int i = 0; i < OUT_N; i++)
-        if (o->want[i] && (st = nb_out_commit(&o->f[i], err)) != NB_OK)
-            goto done;
 done:
-    free(ints);
+    *int_out = ints;
+    *noise_out = noise;
     free(pgm);
     free(dump);
     return st;
+}
+
+/* Rename every output into place; if one rename fails, the ones already renamed are removed
+ * again, so a failed run never leaves part of its output. */
+static nb_status commit_outputs(struct outputs *o, struct nb_err *err)
+{
+    nb_status st;
+    for (int i = 0; i < OUT_N; i++)
+        if (o->want[i] && (st = nb_out_commit(&o->f[i], err)) != NB_OK) {
+            for (int j = 0; j < i; j++)
+                if (o->want[j] && o->f[j].committed)
+                    unlink(o->f[j].path);
+            return st;
+        }
+    return NB_OK;
 }
 
 static void print_notes(const struct nb_cli *cli)
@@ -393,11 +434,19 @@ struct run {
     struct nb_scene sc;
     int have_scene;
     struct nb_render_result R;
+    struct nb_nxmx *h5;
+    uint16_t *int_img, *noise_img; /* rank 0, for HDF5 */
     struct nb_err err;
 };
 
 static void run_fini(struct run *r)
 {
+    if (r->h5)
+        nb_nxmx_close(r->h5, 0, "", NULL); /* a failed run removes its .partial file */
+    r->h5 = NULL;
+    free(r->int_img);
+    free(r->noise_img);
+    r->int_img = r->noise_img = NULL;
     outputs_discard(&r->outs);
     nb_render_result_fini(&r->R);
     if (r->have_scene)
@@ -523,6 +572,33 @@ static int finish(struct run *r, nb_status st)
     return st == NB_OK ? 0 : 9;
 }
 
+static void iso_time(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void fill_meta(struct run *r, int argc, char **argv, const char *start_time,
+                      struct nb_nxmx_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    m->argc = argc;
+    m->argv = argv;
+    m->program = "nanobragg-hpc";
+    m->version = NB_VERSION;
+    m->start_time = start_time;
+    m->cfg = &r->cli.cfg;
+    m->sc = &r->sc;
+    m->hkl = r->in.have_hkl ? &r->in.hkl : NULL;
+    m->hkl_source = r->in.from_dump ? "Fdump.bin" : "hkl";
+    m->noise = r->cli.write_noise;
+    m->rank = r->rank;
+    m->size = r->size;
+    m->p1 = m->p_star = -1;
+}
+
 int nb_run(int argc, char **argv)
 {
     struct run r;
@@ -548,10 +624,6 @@ int nb_run(int argc, char **argv)
     }
     if (st != NB_OK)
         return finish(&r, st);
-    if (r.cli.hdf5) {
-        nb_err_set(&r.err, "--hdf5: HDF5 output is not available in this version yet");
-        return finish(&r, NB_E_NOT_BUILT);
-    }
     st = nb_setup_begin(&r.cli.cfg, &r.sc, &out, &r.err);
     r.have_scene = st == NB_OK;
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
@@ -575,6 +647,16 @@ int nb_run(int argc, char **argv)
     st = set_up(&r);
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
+    char start_time[32];
+    iso_time(start_time, sizeof start_time);
+    nb_dist_bcast(r.d, start_time, sizeof start_time, 0); /* identical attributes everywhere */
+    struct nb_nxmx_meta meta;
+    if (cli->hdf5) {
+        fill_meta(&r, argc, argv, start_time, &meta);
+        st = nb_nxmx_create(cli->hdf5, &meta, &r.h5, &r.err);
+        if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
+            return finish(&r, st);
+    }
 
     st = nb_render_distributed(r.d, &r.sc, cli->progress && !cli->printout, &r.R, &r.err);
     if (st != NB_OK)
@@ -594,8 +676,49 @@ int nb_run(int argc, char **argv)
         printf("\n");
         printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
                r.R.omega_sum / r.sc.steps, 100 * r.R.omega_sum / r.sc.steps / 4 / NB_PI);
-        st = write_outputs(cli, &r.sc, &r.in, &r.outs, &r.R, &r.err);
+        st = write_outputs(cli, &r.sc, &r.in, &r.outs, &r.R, &r.int_img, &r.noise_img, &r.err);
     }
+    if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
+        return finish(&r, st);
+    if (r.h5) {
+        struct nb_nxmx_band *bands = calloc((size_t)r.R.n_bands, sizeof *bands);
+        st = bands ? NB_OK : NB_E_NOMEM;
+        if (bands) {
+            for (int b = 0; b < r.R.n_bands; b++) {
+                const struct nb_band_record *x = &r.R.bands[b];
+                bands[b].row0 = x->row0;
+                bands[b].n_rows = x->n_rows;
+                bands[b].in_state = x->in_state;
+                bands[b].out_state = x->out_state;
+                memcpy(bands[b].in_vec, x->in_vec, sizeof bands[b].in_vec);
+                memcpy(bands[b].out_vec, x->out_vec, sizeof bands[b].out_vec);
+                bands[b].in_last = x->in_last;
+                bands[b].out_last = x->out_last;
+            }
+            meta.n_bands = r.R.n_bands;
+            meta.bands = bands;
+            meta.p1 = r.R.p1;
+            meta.p_star = r.R.p_star;
+            st = nb_nxmx_write_run(r.h5, &meta, &r.err);
+            free(bands);
+        }
+        if (st == NB_OK)
+            st = nb_nxmx_write_images(r.h5, r.R.band_row0, r.R.band_rows, r.R.band_img,
+                                      r.noise_img, r.int_img, &r.err);
+        char end_time[32];
+        iso_time(end_time, sizeof end_time);
+        nb_dist_bcast(r.d, end_time, sizeof end_time, 0);
+        nb_status cst = nb_nxmx_close(r.h5, st == NB_OK, end_time, &r.err);
+        r.h5 = NULL;
+        if (st == NB_OK)
+            st = cst;
+        if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
+            return finish(&r, st);
+        if (r.rank == 0)
+            printf("wrote %s (NXmx; %s)\n", cli->hdf5, nb_hdf5_describe());
+    }
+    /* the reference files appear only once everything else has succeeded */
+    st = r.rank == 0 ? commit_outputs(&r.outs, &r.err) : NB_OK;
     st = nb_dist_agree(r.d, st, &r.err);
     return finish(&r, st);
 }

@@ -770,6 +770,12 @@ nb_status nb_setup_crystal(const struct nb_config *c, struct nb_scene *sc,
     nb_v_cross(bs, cs, bxc);
     nb_v_cross(cs, as, cxa);
     double V_star = nb_v_dot(as, bxc);
+    if (c->have_mat && (!(fabs(V_star) > 0.0) || !isfinite(V_star))) {
+        /* checked before -cell rescales the cross products: a singular matrix stays one */
+        nb_err_set(err, "-mat %s: the orientation matrix is singular (its reciprocal vectors "
+                   "span no volume)", c->mat_name ? c->mat_name : "");
+        return NB_E_INPUT;
+    }
     if (c->user_cell) {
         rescale(bxc, abc[0] / V_cell);
         rescale(cxa, abc[1] / V_cell);
@@ -1219,6 +1225,27 @@ nb_status nb_setup_finish(const struct nb_config *c, struct nb_scene *sc,
     long hkls = hkl ? hkl->hkls : 0;
     if (hkls == 0)
         sc->interpolate = 0;
+    /* sizes are checked before anything is listed or allocated (cli.md §6.1: fail fast) */
+    if (!nb_memory_allows((double)sc->mosaic_domains * sc->phisteps * 9 * 8 * 2 +
+                          (double)sc->mosaic_domains * 72 + (double)sc->phisteps * 8)) {
+        nb_err_set(err, "%s: %d phi steps x %d mosaic domains do not fit in memory",
+                   sc->phisteps > sc->mosaic_domains ? "-phisteps" : "-mosaic_domains",
+                   sc->phisteps, sc->mosaic_domains);
+        return NB_E_NOMEM;
+    }
+    if (!(c->sources && c->sources->n > 0)) {
+        double grid = (double)sc->hdivsteps * sc->vdivsteps, n = grid * sc->dispsteps;
+        if (grid > 1e7 || n > 1e8 || !nb_memory_allows(n * 5 * 8)) {
+            nb_err_set(err, "%s: %d x %d divergence points x %d wavelengths are too many "
+                       "sources", grid > 1e7 ? "-divsteps" : "-dispsteps", sc->hdivsteps,
+                       sc->vdivsteps, sc->dispsteps);
+            return NB_E_NOMEM;
+        }
+    }
+    if (sc->n_layers > 100000) {
+        nb_err_set(err, "-thicksteps: %d sensor layers are too many", sc->n_layers);
+        return NB_E_USAGE;
+    }
     for (int t = 0; t < sc->n_layers; ++t)
         nb_emitf(out, "thick%d = %g um\n", t, sc->detector_thickstep * t * 1e6);
     if (sc->phisteps <= 0) {
@@ -1237,12 +1264,6 @@ nb_status nb_setup_finish(const struct nb_config *c, struct nb_scene *sc,
     }
 
     /* mosaic domains: domain 0 forced to identity after its deviates are drawn (Q34) */
-    if (!nb_memory_allows((double)sc->mosaic_domains * sc->phisteps * 9 * 8 * 2 +
-                          (double)sc->mosaic_domains * 72)) {
-        nb_err_set(err, "-mosaic_domains: %d domains x %d phi steps do not fit in memory",
-                   sc->mosaic_domains, sc->phisteps);
-        return NB_E_NOMEM;
-    }
     sc->umats = malloc(sizeof(double) * 9 * (size_t)sc->mosaic_domains);
     if (!sc->umats) {
         nb_err_set(err, "out of memory for %d mosaic domains", sc->mosaic_domains);

@@ -51,6 +51,9 @@ nb_status nb_smv_open(const char *path, struct nb_smv *smv, struct nb_err *err);
 /* nanoBragg's ValueOf: the last occurrence of `key`, then atof after the next '='.
  * NaN when the key is absent, 0 when no '=' follows it. */
 double nb_smv_value(const struct nb_smv *smv, const char *key);
+/* The same, telling apart "absent" (returns 0) from present (returns 1, value in *v, which
+ * may be NaN or infinite when the header says so). */
+int nb_smv_lookup(const struct nb_smv *smv, const char *key, double *v);
 void nb_smv_free(struct nb_smv *smv);
 
 /* Values of an SMV header as nanoBragg writes it. */

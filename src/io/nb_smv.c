@@ -40,6 +40,14 @@ double nb_smv_value(const struct nb_smv *smv, const char *key)
     return atof(s + 1);
 }
 
+int nb_smv_lookup(const struct nb_smv *smv, const char *key, double *v)
+{
+    if (!strstr(smv->header, key))
+        return 0;
+    *v = nb_smv_value(smv, key);
+    return 1;
+}
+
 nb_status nb_smv_open(const char *path, struct nb_smv *smv, struct nb_err *err)
 {
     memset(smv, 0, sizeof *smv);

@@ -115,8 +115,14 @@ static char *text_or_empty(const char *dir, const char *name)
     return t;
 }
 
-char *at_stdout(const char *dir) { return text_or_empty(dir, "stdout.txt"); }
-char *at_stderr(const char *dir) { return text_or_empty(dir, "stderr.txt"); }
+char *at_stdout(const char *dir)
+{
+    return text_or_empty(dir, "stdout.txt");
+}
+char *at_stderr(const char *dir)
+{
+    return text_or_empty(dir, "stderr.txt");
+}
 
 int at_exists(const char *dir, const char *name)
 {
@@ -226,8 +232,9 @@ int at_nums(const char *text, const char *prefix, double *v, int n)
     const char *p = l + strlen(prefix);
     int k = 0;
     while (k < n) {
-        while (*p && *p != '\n' && !(*p == '-' || *p == '+' || *p == '.' ||
-                                     (*p >= '0' && *p <= '9') || *p == 'n' || *p == 'i'))
+        while (*p && *p != '\n' &&
+               !(*p == '-' || *p == '+' || *p == '.' || (*p >= '0' && *p <= '9') || *p == 'n' ||
+                 *p == 'i'))
             p++;
         if (!*p || *p == '\n')
             break;
@@ -299,15 +306,30 @@ v3 v3_make(double x, double y, double z)
     v3 r = {x, y, z};
     return r;
 }
-v3 v3_add(v3 a, v3 b) { return v3_make(a.x + b.x, a.y + b.y, a.z + b.z); }
-v3 v3_sub(v3 a, v3 b) { return v3_make(a.x - b.x, a.y - b.y, a.z - b.z); }
-v3 v3_scale(v3 a, double s) { return v3_make(a.x * s, a.y * s, a.z * s); }
-double v3_dot(v3 a, v3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+v3 v3_add(v3 a, v3 b)
+{
+    return v3_make(a.x + b.x, a.y + b.y, a.z + b.z);
+}
+v3 v3_sub(v3 a, v3 b)
+{
+    return v3_make(a.x - b.x, a.y - b.y, a.z - b.z);
+}
+v3 v3_scale(v3 a, double s)
+{
+    return v3_make(a.x * s, a.y * s, a.z * s);
+}
+double v3_dot(v3 a, v3 b)
+{
+    return a.x * b.x + a.y * b.y + a.z * b.z;
+}
 v3 v3_cross(v3 a, v3 b)
 {
     return v3_make(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x);
 }
-double v3_norm(v3 a) { return sqrt(v3_dot(a, a)); }
+double v3_norm(v3 a)
+{
+    return sqrt(v3_dot(a, a));
+}
 v3 v3_unit(v3 a)
 {
     double n = v3_norm(a);
@@ -354,8 +376,8 @@ void at_det_init(at_det *d, int conv, int fp, int sp, double pixel_mm, double di
         d->p = conv == AT_XDS ? v3_make(1, 0, 0) : v3_make(0, 1, 0);
         /* SAMPLE pivot, Fclose/Sclose = detector centre (no ORGX/ORGY) */
         double Fc = detf / 2, Sc = dets / 2;
-        d->pix0 = v3_add(v3_add(v3_scale(d->f, -Fc), v3_scale(d->s, -Sc)),
-                         v3_scale(d->o, d->close));
+        d->pix0 =
+            v3_add(v3_add(v3_scale(d->f, -Fc), v3_scale(d->s, -Sc)), v3_scale(d->o, d->close));
         d->Fbeam = Fc;
         d->Sbeam = Sc;
     }

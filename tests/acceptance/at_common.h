@@ -91,11 +91,11 @@ v3 v3_rot(v3 x, v3 k, double phi);
 enum { AT_MOSFLM, AT_XDS, AT_DIALS };
 typedef struct {
     int conv;
-    int fp, sp;        /* fast/slow pixel counts */
-    double pixel;      /* m */
-    double distance;   /* m, flag value */
-    double close;      /* m, close distance (= distance, untilted) */
-    v3 f, s, o, b, p;  /* axes, beam, polarization axis */
+    int fp, sp;       /* fast/slow pixel counts */
+    double pixel;     /* m */
+    double distance;  /* m, flag value */
+    double close;     /* m, close distance (= distance, untilted) */
+    v3 f, s, o, b, p; /* axes, beam, polarization axis */
     double Fbeam, Sbeam;
     v3 pix0;
 } at_det;
@@ -105,8 +105,7 @@ void at_det_init(at_det *d, int conv, int fp, int sp, double pixel_mm, double di
                  double xbeam_mm, double ybeam_mm);
 /* Position of the centre of subpixel (subS, subF) of pixel (spix, fpix) at layer depth odet
  * (physics.md §7: Fdet = D*(fpix*os+subF)+D/2, P = Fdet f + Sdet s + Odet o + pix0). */
-v3 at_subpixel_pos(const at_det *d, int spix, int fpix, int os, int subS, int subF,
-                   double odet);
+v3 at_subpixel_pos(const at_det *d, int spix, int fpix, int os, int subS, int subF, double odet);
 /* Solid angle of a pixel whose (sub)position is P (full pixel area). */
 double at_omega(const at_det *d, v3 P, int point_pixel);
 /* Kahn polarization factor (physics.md §9) for incident unit vector i, diffracted unit

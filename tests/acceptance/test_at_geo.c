@@ -13,13 +13,12 @@ static void geo001(void)
 {
     const char *d = at_dir("geo001");
     int rc = at_run(d, B " -mosflm -pixel 0.1 -distance 100 -Xbeam 51.2 -Ybeam 51.2 "
-                       "-detpixels 1024 -N 1 -roi 0 0 0 0 -nonoise -nopgm");
+                         "-detpixels 1024 -N 1 -roi 0 0 0 0 -nonoise -nopgm");
     CHECK(rc == 0, "exit status %d", rc);
     char *out = at_stdout(d);
     double v[3] = {NAN, NAN, NAN};
     CHECK(at_nums(out, "DETECTOR_PIX0_VECTOR ", v, 3) == 3, "no DETECTOR_PIX0_VECTOR line");
-    CHECK(fabs(v[0] - 0.1) <= 1e-9 && fabs(v[1] - 0.05125) <= 1e-9 &&
-              fabs(v[2] + 0.05125) <= 1e-9,
+    CHECK(fabs(v[0] - 0.1) <= 1e-9 && fabs(v[1] - 0.05125) <= 1e-9 && fabs(v[2] + 0.05125) <= 1e-9,
           "pix0 = (%.15g, %.15g, %.15g), expected (0.1, 0.05125, -0.05125)", v[0], v[1], v[2]);
     /* the same from the formulas of geometry.md §2/§8 */
     at_det g;
@@ -29,8 +28,8 @@ static void geo001(void)
           "test's own pix0 formula disagrees with geometry.md §14 example 1");
     double fs[2] = {NAN, NAN};
     CHECK(at_nums(out, "  Fbeam=", fs, 2) == 2, "no Fbeam/Sbeam line");
-    CHECK(fs[0] == 0.05125 && fs[1] == 0.05125, "Fbeam=%g Sbeam=%g, expected 0.05125 both",
-          fs[0], fs[1]);
+    CHECK(fs[0] == 0.05125 && fs[1] == 0.05125, "Fbeam=%g Sbeam=%g, expected 0.05125 both", fs[0],
+          fs[1]);
     char *hdr = NULL;
     uint16_t *img = at_smv(d, "intimage.img", 1024 * 1024, &hdr);
     if (hdr) {
@@ -43,8 +42,8 @@ static void geo001(void)
         for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
             char buf[64];
             const char *got = at_hdr(hdr, want[k].key, buf, sizeof buf);
-            CHECK(got && strcmp(got, want[k].val) == 0, "header %s=%s, expected %s",
-                  want[k].key, got ? got : "(missing)", want[k].val);
+            CHECK(got && strcmp(got, want[k].val) == 0, "header %s=%s, expected %s", want[k].key,
+                  got ? got : "(missing)", want[k].val);
         }
     }
     free(hdr);
@@ -63,8 +62,9 @@ static void geo005(void)
         char sub[32];
         snprintf(sub, sizeof sub, "geo005_%d", k);
         const char *d = at_dir(sub);
-        int rc = at_run(d, B " -N 5 -lambda 6.2 -detpixels 256 -distance 100 -curved_det "
-                           "-oversample 1 -nonoise -nopgm -trace_pixel %d %d",
+        int rc = at_run(d,
+                        B " -N 5 -lambda 6.2 -detpixels 256 -distance 100 -curved_det "
+                          "-oversample 1 -nonoise -nopgm -trace_pixel %d %d",
                         pix[k][0], pix[k][1]);
         CHECK(rc == 0, "exit status %d", rc);
         char *out = at_stdout(d);
@@ -82,8 +82,9 @@ static void geo005(void)
         v3 cur = v3_rot(v3_scale(g.b, D), g.s, flat.y / D);
         cur = v3_rot(cur, g.f, flat.z / D);
         double e = fabs(cur.x - P[0]) + fabs(cur.y - P[1]) + fabs(cur.z - P[2]);
-        CHECK(e <= 1e-13, "pixel (s %d, f %d): curved position (%.15g %.15g %.15g), expected "
-                          "(%.15g %.15g %.15g)",
+        CHECK(e <= 1e-13,
+              "pixel (s %d, f %d): curved position (%.15g %.15g %.15g), expected "
+              "(%.15g %.15g %.15g)",
               pix[k][0], pix[k][1], P[0], P[1], P[2], cur.x, cur.y, cur.z);
         /* the detector is really curved: the flat position is not at distance D */
         CHECK(fabs(v3_norm(flat) - 0.1) > 1e-9, "test pixel is too close to the centre");
@@ -92,7 +93,7 @@ static void geo005(void)
     /* Q29: -curved_det as the last token is ignored (flat positions) */
     const char *d = at_dir("geo005_last");
     int rc = at_run_raw(d, B " -N 5 -lambda 6.2 -detpixels 256 -distance 100 -oversample 1 "
-                           "-nonoise -nopgm -noprogress -trace_pixel 10 20 -curved_det");
+                             "-nonoise -nopgm -noprogress -trace_pixel 10 20 -curved_det");
     CHECK(rc == 0, "exit status %d", rc);
     char *out = at_stdout(d);
     double P[3] = {NAN, NAN, NAN};
@@ -129,8 +130,9 @@ static void geo006(void)
             double r = R / (g.pixel * g.pixel * g.close);
             if (!at_ratio_ok(b[i], a[i], r)) {
                 if (bad++ < 5)
-                    fprintf(stderr, "pixel s %d f %d: point %.9g normal %.9g ratio %.12g, "
-                                    "expected %.12g\n",
+                    fprintf(stderr,
+                            "pixel s %d f %d: point %.9g normal %.9g ratio %.12g, "
+                            "expected %.12g\n",
                             s, f, b[i], a[i], (double)b[i] / a[i], r);
             }
         }

@@ -1,0 +1,967 @@
+/* nb_nxmx.c -- the NXmx HDF5 file of spec/formats.md §11 (see nb_nxmx.h).
+ *
+ * Conventions: every group has @NX_class; strings are fixed-length NUL-terminated ASCII;
+ * NeXus fields carry @units; /entry/simulation is SI in the simulator's lab frame.  Vectors
+ * given to NeXus are R*w with R the lab -> McStas matrix of §11.1 (z along the beam, y =
+ * unit(p x b)).  Metadata is created by all ranks with identical values; raw data go through
+ * collective H5Dwrite calls in which ranks without data select nothing.  Chunking and filters
+ * never depend on the rank count.  No <mpi.h> here (plists come from nb_h5_plists()).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "nb_nxmx.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nb_h5_plists.h"
+
+struct nb_nxmx {
+    hid_t file, fapl, dxpl;
+    hid_t d_data, d_float, d_int, d_mask, status;
+    char *path, *partial;
+    int rank, noise;
+    int fpixels, spixels;
+    const struct nb_scene *sc;
+};
+
+const char *nb_hdf5_describe(void)
+{
+    static char buf[128];
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(buf, sizeof buf, "HDF5 %u.%u.%u, %s", maj, min, rel, nb_h5_driver());
+    return buf;
+}
+
+/* ------------------------------------------------------------------ small helpers */
+
+static hid_t str_type(size_t len)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, len + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    return t;
+}
+
+static int attr_write(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims,
+                      const void *buf)
+{
+    hid_t sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, type, buf) >= 0) ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int attr_str(hid_t loc, const char *name, const char *s)
+{
+    hid_t t = str_type(strlen(s));
+    int rc = attr_write(loc, name, t, 0, NULL, s);
+    H5Tclose(t);
+    return rc;
+}
+
+static int attr_d(hid_t loc, const char *name, double v)
+{
+    return attr_write(loc, name, H5T_NATIVE_DOUBLE, 0, NULL, &v);
+}
+
+static int attr_dv(hid_t loc, const char *name, const double *v, hsize_t n)
+{
+    return attr_write(loc, name, H5T_NATIVE_DOUBLE, 1, &n, v);
+}
+
+static int attr_i(hid_t loc, const char *name, int v)
+{
+    return attr_write(loc, name, H5T_NATIVE_INT32, 0, NULL, &v);
+}
+
+static int attr_i64v(hid_t loc, const char *name, const int64_t *v, hsize_t n)
+{
+    return attr_write(loc, name, H5T_NATIVE_INT64, 1, &n, v);
+}
+
+static hid_t group(hid_t loc, const char *name, const char *nx_class)
+{
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g >= 0 && attr_str(g, "NX_class", nx_class) != 0) {
+        H5Gclose(g);
+        return -1;
+    }
+    return g;
+}
+
+/* A small dataset written by rank 0 inside a collective call. */
+static hid_t small_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t type, int rank,
+                        const hsize_t *dims, const void *buf)
+{
+    hid_t sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0) {
+        H5Sclose(sp);
+        return -1;
+    }
+    hid_t ms = H5Scopy(sp), fs = H5Scopy(sp);
+    if (h->rank != 0) {
+        H5Sselect_none(ms);
+        H5Sselect_none(fs);
+    }
+    herr_t rc = H5Dwrite(d, type, ms, fs, h->dxpl, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Sclose(sp);
+    if (rc < 0) {
+        H5Dclose(d);
+        return -1;
+    }
+    return d;
+}
+
+static int dset_str(struct nb_nxmx *h, hid_t loc, const char *name, const char *s)
+{
+    hid_t t = str_type(strlen(s));
+    hid_t d = small_dset(h, loc, name, t, 0, NULL, s);
+    H5Tclose(t);
+    if (d < 0)
+        return -1;
+    H5Dclose(d);
+    return 0;
+}
+
+static hid_t dset_d(struct nb_nxmx *h, hid_t loc, const char *name, double v, const char *units)
+{
+    hid_t d = small_dset(h, loc, name, H5T_NATIVE_DOUBLE, 0, NULL, &v);
+    if (d >= 0 && units && attr_str(d, "units", units) != 0) {
+        H5Dclose(d);
+        return -1;
+    }
+    return d;
+}
+
+static void mul3(double R[3][3], const double *w, double *out)
+{
+    for (int i = 0; i < 3; i++)
+        out[i] = R[i][0] * w[0] + R[i][1] * w[1] + R[i][2] * w[2];
+}
+
+/* Lab -> McStas (§11.1): z = b, y = unit(p x b) (spindle instead if p is parallel to b),
+ * x = y x z. */
+static void lab_to_mcstas(const struct nb_scene *sc, double R[3][3])
+{
+    double y[3], x[3];
+    nb_v_cross(sc->polar, sc->beam, y);
+    if (nb_v_mag(y) < 1e-12)
+        nb_v_cross(sc->spindle, sc->beam, y);
+    nb_v_unitize(y, y);
+    nb_v_cross(y, sc->beam, x);
+    for (int i = 0; i < 3; i++) {
+        R[0][i] = x[i];
+        R[1][i] = y[i];
+        R[2][i] = sc->beam[i];
+    }
+}
+
+/* ------------------------------------------------------------------ NXmx part */
+
+static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_meta *m,
+                            double R[3][3])
+{
+    const struct nb_scene *sc = m->sc;
+    int bad = 0;
+    hid_t inst = group(entry, "instrument", "NXinstrument");
+    if (inst < 0)
+        return -1;
+    bad |= dset_str(h, inst, "name", m->program);
+    hid_t src = group(inst, "source", "NXsource");
+    bad |= src < 0 || dset_str(h, src, "name", "simulated");
+    if (src >= 0)
+        H5Gclose(src);
+    hid_t beam = group(inst, "beam", "NXbeam");
+    if (beam >= 0) {
+        hid_t d = dset_d(h, beam, "incident_wavelength", sc->lambda0 * 1e10, "angstrom");
+        bad |= d < 0;
+        if (d >= 0)
+            H5Dclose(d);
+        if (sc->flux != 0.0 && m->cfg->flux != 0.0) {
+            d = dset_d(h, beam, "total_flux", sc->flux, "Hz");
+            bad |= d < 0;
+            if (d >= 0)
+                H5Dclose(d);
+        }
+        H5Gclose(beam);
+    } else {
+        bad = 1;
+    }
+    hid_t det = group(inst, "detector", "NXdetector");
+    if (det < 0) {
+        H5Gclose(inst);
+        return -1;
+    }
+    bad |= dset_str(h, det, "sensor_material", "Si");
+    double thick_mm = sc->detector_thick > 0 ? sc->detector_thick * 1000.0 : 0.001;
+    hid_t d;
+    if ((d = dset_d(h, det, "sensor_thickness", thick_mm, "mm")) >= 0)
+        H5Dclose(d);
+    else
+        bad = 1;
+    int sat = m->noise ? 65535 : 2147483647;
+    d = small_dset(h, det, "saturation_value", H5T_NATIVE_INT32, 0, NULL, &sat);
+    bad |= d < 0;
+    if (d >= 0)
+        H5Dclose(d);
+    struct {
+        const char *name;
+        double v;
+        const char *units;
+    } fields[] = {{"distance", sc->distance * 1000.0, "mm"},
+                  {"count_time", sc->exposure, "s"},
+                  {"frame_time", sc->exposure, "s"},
+                  {"beam_center_x", sc->Fbeam / sc->pixel_size, "pixel"},
+                  {"beam_center_y", sc->Sbeam / sc->pixel_size, "pixel"}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if ((d = dset_d(h, det, fields[i].name, fields[i].v, fields[i].units)) >= 0)
+            H5Dclose(d);
+        else
+            bad = 1;
+    }
+    const char *offset_path = "/entry/instrument/detector/module/module_offset";
+    bad |= dset_str(h, det, "depends_on", offset_path);
+    hid_t mod = group(det, "module", "NXdetector_module");
+    if (mod >= 0) {
+        int origin[2] = {0, 0}, size[2] = {sc->spixels, sc->fpixels};
+        hsize_t two = 2;
+        if ((d = small_dset(h, mod, "data_origin", H5T_NATIVE_INT32, 1, &two, origin)) >= 0)
+            H5Dclose(d);
+        else
+            bad = 1;
+        if ((d = small_dset(h, mod, "data_size", H5T_NATIVE_INT32, 1, &two, size)) >= 0)
+            H5Dclose(d);
+        else
+            bad = 1;
+        double p[3], f[3], s[3], up[3];
+        mul3(R, sc->pix0, p);
+        mul3(R, sc->fdet, f);
+        mul3(R, sc->sdet, s);
+        double plen = nb_v_mag(p);
+        nb_v_unitize(p, up);
+        if ((d = dset_d(h, mod, "module_offset", plen * 1000.0, "mm")) >= 0) {
+            bad |= attr_str(d, "transformation_type", "translation");
+            bad |= attr_dv(d, "vector", up, 3);
+            bad |= attr_str(d, "depends_on", ".");
+            H5Dclose(d);
+        } else {
+            bad = 1;
+        }
+        const char *names[2] = {"fast_pixel_direction", "slow_pixel_direction"};
+        const double *vecs[2] = {f, s};
+        for (int i = 0; i < 2; i++) {
+            if ((d = dset_d(h, mod, names[i], sc->pixel_size * 1000.0, "mm")) >= 0) {
+                bad |= attr_str(d, "transformation_type", "translation");
+                bad |= attr_dv(d, "vector", vecs[i], 3);
+                bad |= attr_str(d, "depends_on", offset_path);
+                H5Dclose(d);
+            } else {
+                bad = 1;
+            }
+        }
+        H5Gclose(mod);
+    } else {
+        bad = 1;
+    }
+    H5Gclose(det);
+    H5Gclose(inst);
+    return bad ? -1 : 0;
+}
+
+static int write_sample(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_meta *m,
+                        double R[3][3])
+{
+    const struct nb_scene *sc = m->sc;
+    int bad = 0;
+    hid_t smp = group(entry, "sample", "NXsample");
+    if (smp < 0)
+        return -1;
+    bad |= dset_str(h, smp, "name", "simulated crystal");
+    bad |= dset_str(h, smp, "depends_on", "/entry/sample/transformations/phi");
+    hid_t tr = group(smp, "transformations", "NXtransformations");
+    if (tr >= 0) {
+        double u[3];
+        mul3(R, sc->spindle, u);
+        double phi = sc->phi0 * NB_RTD, phi_end = (sc->phi0 + sc->osc) * NB_RTD;
+        hsize_t one = 1;
+        hid_t d = small_dset(h, tr, "phi", H5T_NATIVE_DOUBLE, 1, &one, &phi);
+        if (d >= 0) {
+            bad |= attr_str(d, "units", "deg");
+            bad |= attr_str(d, "transformation_type", "rotation");
+            bad |= attr_dv(d, "vector", u, 3);
+            bad |= attr_str(d, "depends_on", ".");
+            H5Dclose(d);
+        } else {
+            bad = 1;
+        }
+        d = small_dset(h, tr, "phi_end", H5T_NATIVE_DOUBLE, 1, &one, &phi_end);
+        if (d >= 0) {
+            bad |= attr_str(d, "units", "deg");
+            H5Dclose(d);
+        } else {
+            bad = 1;
+        }
+        H5Gclose(tr);
+    } else {
+        bad = 1;
+    }
+    H5Gclose(smp);
+    return bad ? -1 : 0;
+}
+
+/* Image dataset [1][spixels][fpixels], chunk (1, c, fpixels) with c independent of ranks,
+ * shuffle + deflate (written collectively). */
+static hid_t image_dset(hid_t loc, const char *name, hid_t type, int fp, int sp)
+{
+    hsize_t dims[3] = {1, (hsize_t)sp, (hsize_t)fp};
+    hsize_t rows = (hsize_t)(1048576 / (fp > 0 ? fp : 1));
+    if (rows < 1)
+        rows = 1;
+    if (rows > (hsize_t)sp)
+        rows = (hsize_t)sp;
+    hsize_t chunk[3] = {1, rows, (hsize_t)fp};
+    hid_t space = H5Screate_simple(3, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 3, chunk);
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 1);
+    hid_t d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return d;
+}
+
+/* ------------------------------------------------------------------ /entry/simulation */
+
+static int write_params(hid_t sim, const struct nb_nxmx_meta *m, double R[3][3])
+{
+    const struct nb_scene *sc = m->sc;
+    const struct nb_config *c = m->cfg;
+    int bad = 0;
+    static const char *const conv[] = {"custom", "adxv", "mosflm", "xds", "dials", "denzo"};
+    static const char *const shapes[] = {"square", "round", "gauss", "tophat"};
+    struct {
+        const char *name;
+        double v;
+    } d[] = {
+        {"distance", sc->distance},
+        {"close_distance", sc->close_distance},
+        {"pixel_size", sc->pixel_size},
+        {"detsize_f", sc->detsize_f},
+        {"detsize_s", sc->detsize_s},
+        {"Xbeam", sc->Xbeam},
+        {"Ybeam", sc->Ybeam},
+        {"Fbeam", sc->Fbeam},
+        {"Sbeam", sc->Sbeam},
+        {"Xclose", sc->Xclose},
+        {"Yclose", sc->Yclose},
+        {"Fclose", sc->Fclose},
+        {"Sclose", sc->Sclose},
+        {"ORGX", sc->ORGX},
+        {"ORGY", sc->ORGY},
+        {"detector_rotx", sc->rotx},
+        {"detector_roty", sc->roty},
+        {"detector_rotz", sc->rotz},
+        {"twotheta", sc->twotheta},
+        {"detector_thick", sc->detector_thick},
+        {"detector_thickstep", sc->detector_thickstep},
+        {"detector_mu", sc->detector_mu},
+        {"lambda0", sc->lambda0},
+        {"dispersion", sc->dispersion},
+        {"dispstep", sc->dispstep},
+        {"hdivrange", sc->hdivrange},
+        {"hdivstep", sc->hdivstep},
+        {"vdivrange", sc->vdivrange},
+        {"vdivstep", sc->vdivstep},
+        {"fluence", sc->fluence},
+        {"flux", sc->flux},
+        {"exposure", sc->exposure},
+        {"beamsize", sc->beamsize},
+        {"polarization", c->polarization},
+        {"Na", sc->Na},
+        {"Nb", sc->Nb},
+        {"Nc", sc->Nc},
+        {"fudge", c->fudge},
+        {"mosaic_spread", sc->mosaic_spread},
+        {"phi0", sc->phi0},
+        {"osc", sc->osc},
+        {"phistep", sc->phistep},
+        {"dmin", c->dmin},
+        {"water_size", sc->water_size},
+        {"default_F", c->default_F},
+        {"I_bg", sc->I_bg},
+        {"r_e_sqr", sc->k.r_e_sqr},
+        {"V_cell", sc->V_cell * 1e-30},
+        {"phi_star", sc->phi_star},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+        bad |= attr_d(sim, d[i].name, d[i].v);
+    struct {
+        const char *name;
+        int v;
+    } iv[] = {{"fpixels", sc->fpixels},
+              {"spixels", sc->spixels},
+              {"detector_thicksteps", sc->n_layers},
+              {"dispsteps", sc->dispsteps},
+              {"hdivsteps", sc->hdivsteps},
+              {"vdivsteps", sc->vdivsteps},
+              {"sources", sc->n_sources},
+              {"mosaic_domains", sc->mosaic_domains},
+              {"phisteps", sc->phisteps},
+              {"oversample", sc->oversample},
+              {"steps", sc->steps},
+              {"interpolate", sc->interpolate},
+              {"nopolar", c->nopolar},
+              {"curved_det", c->curved_det},
+              {"point_pixel", c->point_pixel},
+              {"round_div", c->round_div},
+              {"oversample_thick", c->oversample_thick},
+              {"oversample_polar", c->oversample_polar},
+              {"oversample_omega", c->oversample_omega},
+              {"roi_xmin", sc->roi_xmin},
+              {"roi_xmax", sc->roi_xmax},
+              {"roi_ymin", sc->roi_ymin},
+              {"roi_ymax", sc->roi_ymax},
+              {"seed", (int)sc->seed_initial},
+              {"mosaic_seed", (int)c->mosaic_seed},
+              {"misset_seed", (int)c->misset_seed},
+              {"nframes", 1}};
+    for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++)
+        bad |= attr_i(sim, iv[i].name, iv[i].v);
+    struct {
+        const char *name;
+        const double *v;
+    } vv[] = {{"pix0_vector", sc->pix0},      {"fdet_vector", sc->fdet},
+              {"sdet_vector", sc->sdet},      {"odet_vector", sc->odet},
+              {"beam_vector", sc->beam},      {"polar_vector", sc->polar},
+              {"spindle_axis", sc->spindle},  {"twotheta_axis", sc->twotheta_axis},
+              {"vert_vector", sc->vert},      {"dials_origin", sc->dials_origin},
+              {"a0", sc->a0},                 {"b0", sc->b0},
+              {"c0", sc->c0},                 {"a_star", sc->a_star},
+              {"b_star", sc->b_star},         {"c_star", sc->c_star},
+              {"misset", sc->misset_deg}};
+    for (size_t i = 0; i < sizeof vv / sizeof vv[0]; i++)
+        bad |= attr_dv(sim, vv[i].name, vv[i].v, 3);
+    bad |= attr_dv(sim, "cell", sc->cell, 6);
+    bad |= attr_dv(sim, "reciprocal_cell", sc->rcell, 6);
+    hsize_t rd[2] = {3, 3};
+    bad |= attr_write(sim, "lab_to_mcstas", H5T_NATIVE_DOUBLE, 2, rd, R);
+    bad |= attr_str(sim, "convention", conv[sc->convention]);
+    bad |= attr_str(sim, "pivot", sc->pivot == NB_PIVOT_BEAM ? "beam" : "sample");
+    bad |= attr_str(sim, "shape", shapes[c->shape]);
+    bad |= attr_str(sim, "phi_carryover", c->phi_carryover == NB_CARRY_SPEC ? "spec" : "c-parity");
+    bad |= attr_str(sim, "interp_fallback", c->interp_fallback_default_F ? "default_F" : "reference");
+    bad |= attr_str(sim, "factors", c->factors_per_term ? "per-term" : "reference");
+    bad |= attr_str(sim, "source_lambda", c->source_lambda_cli ? "cli" : "file");
+    bad |= attr_str(sim, "source_weights", c->source_weights_apply ? "apply" : "ignore");
+    bad |= attr_str(sim, "random_misset", c->random_misset_uniform ? "uniform" : "reference");
+    bad |= attr_str(sim, "thickness_step", c->thickness_step_uniform ? "uniform" : "reference");
+    bad |= attr_str(sim, "honor_pix0", c->honor_pix0 ? "yes" : "no");
+    bad |= attr_str(sim, "device", "cpu");
+    bad |= attr_str(sim, "precision", "double");
+    return bad ? -1 : 0;
+}
+
+static int write_carry(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *m)
+{
+    const struct nb_scene *sc = m->sc;
+    int bad = 0;
+    hid_t g = group(sim, "carry", "NXcollection");
+    if (g < 0)
+        return -1;
+    bad |= attr_str(g, "mode", sc->phi_carryover == NB_CARRY_SPEC ? "spec" : "c-parity");
+    int64_t p1 = m->p1, ps = m->p_star;
+    bad |= attr_i64v(g, "p1", &p1, 1);
+    bad |= attr_dv(g, "phi_star", &sc->phi_star, 1);
+    bad |= attr_i64v(g, "interp_latch_index", &ps, 1);
+    if (sc->phi_carryover != NB_CARRY_SPEC) {
+        const int P = m->n_bands;
+        int *row0 = malloc(sizeof(int) * (size_t)P), *nrows = malloc(sizeof(int) * (size_t)P);
+        uint8_t *ins = malloc((size_t)P), *outs = malloc((size_t)P);
+        double *inv = malloc(sizeof(double) * 9 * (size_t)P),
+               *outv = malloc(sizeof(double) * 9 * (size_t)P);
+        int64_t *inl = malloc(sizeof(int64_t) * (size_t)P),
+                *outl = malloc(sizeof(int64_t) * (size_t)P);
+        if (!row0 || !nrows || !ins || !outs || !inv || !outv || !inl || !outl) {
+            bad = 1;
+        } else {
+            for (int b = 0; b < P; b++) {
+                row0[b] = m->bands[b].row0;
+                nrows[b] = m->bands[b].n_rows;
+                ins[b] = (uint8_t)m->bands[b].in_state;
+                outs[b] = (uint8_t)m->bands[b].out_state;
+                memcpy(inv + 9 * b, m->bands[b].in_vec, 9 * sizeof(double));
+                memcpy(outv + 9 * b, m->bands[b].out_vec, 9 * sizeof(double));
+                inl[b] = m->bands[b].in_last;
+                outl[b] = m->bands[b].out_last;
+            }
+            hsize_t d1 = (hsize_t)P, d2[2] = {1, (hsize_t)P}, d4[4] = {1, (hsize_t)P, 3, 3};
+            hid_t ds[8];
+            ds[0] = small_dset(h, g, "row0", H5T_NATIVE_INT32, 1, &d1, row0);
+            ds[1] = small_dset(h, g, "nrows", H5T_NATIVE_INT32, 1, &d1, nrows);
+            ds[2] = small_dset(h, g, "in_state", H5T_NATIVE_UINT8, 2, d2, ins);
+            ds[3] = small_dset(h, g, "out_state", H5T_NATIVE_UINT8, 2, d2, outs);
+            ds[4] = small_dset(h, g, "in_vectors", H5T_NATIVE_DOUBLE, 4, d4, inv);
+            ds[5] = small_dset(h, g, "out_vectors", H5T_NATIVE_DOUBLE, 4, d4, outv);
+            ds[6] = small_dset(h, g, "in_last_index", H5T_NATIVE_INT64, 2, d2, inl);
+            ds[7] = small_dset(h, g, "out_last_index", H5T_NATIVE_INT64, 2, d2, outl);
+            for (int i = 0; i < 8; i++) {
+                if (ds[i] < 0)
+                    bad = 1;
+                else
+                    H5Dclose(ds[i]);
+            }
+        }
+        free(row0);
+        free(nrows);
+        free(ins);
+        free(outs);
+        free(inv);
+        free(outv);
+        free(inl);
+        free(outl);
+    }
+    H5Gclose(g);
+    return bad ? -1 : 0;
+}
+
+static int write_sf(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *m)
+{
+    const struct nb_hkl_grid *gr = m->hkl;
+    if (!gr)
+        return 0;
+    int bad = 0;
+    hid_t g = group(sim, "structure_factors", "NXcollection");
+    if (g < 0)
+        return -1;
+    hsize_t dims[3] = {(hsize_t)gr->h_range + 1, (hsize_t)gr->k_range + 1,
+                       (hsize_t)gr->l_range + 1};
+    hid_t d = small_dset(h, g, "F", H5T_NATIVE_DOUBLE, 3, dims, gr->F);
+    if (d >= 0) {
+        bad |= attr_str(d, "units", "electrons");
+        H5Dclose(d);
+    } else {
+        bad = 1;
+    }
+    bad |= attr_i(g, "h_min", gr->h_min);
+    bad |= attr_i(g, "h_max", gr->h_max);
+    bad |= attr_i(g, "k_min", gr->k_min);
+    bad |= attr_i(g, "k_max", gr->k_max);
+    bad |= attr_i(g, "l_min", gr->l_min);
+    bad |= attr_i(g, "l_max", gr->l_max);
+    bad |= attr_d(g, "default_F", m->cfg->default_F);
+    bad |= attr_str(g, "source", m->hkl_source ? m->hkl_source : "hkl");
+    H5Gclose(g);
+    return bad ? -1 : 0;
+}
+
+static int write_sources(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *m)
+{
+    const struct nb_scene *sc = m->sc;
+    if (sc->n_sources <= 1)
+        return 0;
+    int bad = 0, n = sc->n_sources;
+    hid_t g = group(sim, "sources", "NXcollection");
+    if (g < 0)
+        return -1;
+    double *dir = malloc(sizeof(double) * 3 * (size_t)n), *lam = malloc(sizeof(double) * (size_t)n),
+           *w = malloc(sizeof(double) * (size_t)n);
+    if (!dir || !lam || !w) {
+        bad = 1;
+    } else {
+        for (int i = 0; i < n; i++) {
+            memcpy(dir + 3 * i, sc->src + 5 * i, 3 * sizeof(double));
+            lam[i] = sc->src[5 * i + 3];
+            w[i] = sc->src[5 * i + 4];
+        }
+        hsize_t d2[2] = {(hsize_t)n, 3}, d1 = (hsize_t)n;
+        hid_t a = small_dset(h, g, "direction", H5T_NATIVE_DOUBLE, 2, d2, dir);
+        hid_t b = small_dset(h, g, "wavelength", H5T_NATIVE_DOUBLE, 1, &d1, lam);
+        hid_t c = small_dset(h, g, "weight", H5T_NATIVE_DOUBLE, 1, &d1, w);
+        if (b >= 0)
+            bad |= attr_str(b, "units", "m");
+        if (c >= 0)
+            bad |= attr_str(c, "applied", m->cfg->source_weights_apply ? "yes" : "no");
+        bad |= a < 0 || b < 0 || c < 0;
+        if (a >= 0)
+            H5Dclose(a);
+        if (b >= 0)
+            H5Dclose(b);
+        if (c >= 0)
+            H5Dclose(c);
+    }
+    free(dir);
+    free(lam);
+    free(w);
+    H5Gclose(g);
+    return bad ? -1 : 0;
+}
+
+static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_meta *m,
+                            double R[3][3])
+{
+    int bad = 0;
+    hid_t sim = group(entry, "simulation", "NXcollection");
+    if (sim < 0)
+        return -1;
+    /* argv as a fixed-length string array, and joined */
+    size_t maxl = 1, total = 0;
+    for (int i = 0; i < m->argc; i++) {
+        size_t l = strlen(m->argv[i]);
+        if (l + 1 > maxl)
+            maxl = l + 1;
+        total += l + 1;
+    }
+    char *arr = calloc((size_t)m->argc ? (size_t)m->argc : 1, maxl);
+    char *joined = calloc(total + 1, 1);
+    if (!arr || !joined) {
+        free(arr);
+        free(joined);
+        H5Gclose(sim);
+        return -1;
+    }
+    for (int i = 0; i < m->argc; i++) {
+        memcpy(arr + (size_t)i * maxl, m->argv[i], strlen(m->argv[i]));
+        if (i)
+            strcat(joined, " ");
+        strcat(joined, m->argv[i]);
+    }
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, maxl);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    hsize_t n = (hsize_t)m->argc;
+    hid_t d = small_dset(h, sim, "argv", t, 1, &n, arr);
+    bad |= d < 0;
+    if (d >= 0)
+        H5Dclose(d);
+    H5Tclose(t);
+    bad |= attr_str(sim, "command_line", joined);
+    free(arr);
+    free(joined);
+    bad |= attr_str(sim, "program", m->program);
+    bad |= attr_str(sim, "program_version", m->version);
+    bad |= write_params(sim, m, R);
+    bad |= attr_i(sim, "mpi_ranks", m->size);
+    bad |= write_sf(h, sim, m);
+    bad |= write_sources(h, sim, m);
+    /* completion record */
+    hid_t st = group(sim, "status", "NXcollection");
+    if (st >= 0) {
+        signed char zero = 0;
+        bad |= attr_write(st, "complete", H5T_NATIVE_INT8, 0, NULL, &zero);
+        bad |= attr_str(st, "started", m->start_time);
+        uint8_t fd = 0;
+        hsize_t one = 1, bd[2] = {1, (hsize_t)m->size};
+        hid_t a = small_dset(h, st, "frames_done", H5T_NATIVE_UINT8, 1, &one, &fd);
+        uint8_t *bz = calloc((size_t)m->size, 1);
+        hid_t b = bz ? small_dset(h, st, "bands_done", H5T_NATIVE_UINT8, 2, bd, bz) : -1;
+        free(bz);
+        bad |= a < 0 || b < 0;
+        if (a >= 0)
+            H5Dclose(a);
+        if (b >= 0)
+            H5Dclose(b);
+        h->status = st;
+    } else {
+        bad = 1;
+    }
+    H5Gclose(sim);
+    return bad ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+nb_status nb_nxmx_create(const char *path, const struct nb_nxmx_meta *m, struct nb_nxmx **out,
+                         struct nb_err *err)
+{
+    struct nb_nxmx *h = calloc(1, sizeof *h);
+    double R[3][3];
+    if (!h)
+        goto nomem;
+    h->file = h->fapl = h->dxpl = h->d_data = h->d_float = h->d_int = h->d_mask = h->status = -1;
+    h->rank = m->rank;
+    h->noise = m->noise;
+    h->sc = m->sc;
+    h->fpixels = m->sc->fpixels;
+    h->spixels = m->sc->spixels;
+    h->path = strdup(path);
+    h->partial = malloc(strlen(path) + 16);
+    if (!h->path || !h->partial)
+        goto nomem;
+    sprintf(h->partial, "%s.partial", path);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors become one line from us, not a stack */
+    if (nb_h5_plists(&h->fapl, &h->dxpl) != 0) {
+        nb_err_set(err, "--hdf5 %s: cannot set up the HDF5 property lists", path);
+        goto fail;
+    }
+    h->file = H5Fcreate(h->partial, H5F_ACC_TRUNC, H5P_DEFAULT, h->fapl);
+    if (h->file < 0) {
+        nb_err_set(err, "--hdf5 %s: cannot create %s", path, h->partial);
+        goto fail;
+    }
+    lab_to_mcstas(m->sc, R);
+    hid_t entry = group(h->file, "entry", "NXentry");
+    int bad = entry < 0;
+    if (entry >= 0) {
+        bad |= dset_str(h, entry, "definition", "NXmx");
+        bad |= dset_str(h, entry, "start_time", m->start_time);
+        bad |= dset_str(h, entry, "end_time_estimated", m->start_time);
+        hid_t data = group(entry, "data", "NXdata");
+        if (data >= 0) {
+            bad |= attr_str(data, "signal", "data");
+            hid_t dt = m->noise ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT;
+            h->d_data = image_dset(data, "data", dt, h->fpixels, h->spixels);
+            h->d_float = image_dset(data, "float_image", H5T_NATIVE_FLOAT, h->fpixels, h->spixels);
+            h->d_int = image_dset(data, "int_image", H5T_NATIVE_UINT16, h->fpixels, h->spixels);
+            bad |= h->d_data < 0 || h->d_float < 0 || h->d_int < 0;
+            H5Gclose(data);
+        } else {
+            bad = 1;
+        }
+        bad |= write_instrument(h, entry, m, R);
+        const struct nb_scene *sc = m->sc;
+        int full_roi = sc->roi_xmin <= 0 && sc->roi_xmax >= sc->fpixels - 1 &&
+                       sc->roi_ymin <= 0 && sc->roi_ymax >= sc->spixels - 1;
+        if (!bad && (m->cfg->mask || !full_roi)) {
+            hid_t det = H5Gopen2(h->file, "/entry/instrument/detector", H5P_DEFAULT);
+            hsize_t dims[2] = {(hsize_t)h->spixels, (hsize_t)h->fpixels};
+            hid_t sp = H5Screate_simple(2, dims, NULL);
+            h->d_mask = H5Dcreate2(det, "pixel_mask", H5T_NATIVE_UINT32, sp, H5P_DEFAULT,
+                                   H5P_DEFAULT, H5P_DEFAULT);
+            bad |= h->d_mask < 0;
+            H5Sclose(sp);
+            H5Gclose(det);
+        }
+        bad |= write_sample(h, entry, m, R);
+        bad |= write_simulation(h, entry, m, R);
+        H5Gclose(entry);
+    }
+    if (bad || H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) {
+        nb_err_set(err, "--hdf5 %s: writing the file layout failed", path);
+        goto fail;
+    }
+    *out = h;
+    return NB_OK;
+nomem:
+    nb_err_set(err, "--hdf5 %s: out of memory", path);
+fail:
+    if (h) {
+        nb_nxmx_close(h, 0, "", NULL);
+    }
+    return NB_E_OUTPUT;
+}
+
+nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err)
+{
+    int bad = 0;
+    hid_t sim = H5Gopen2(h->file, "/entry/simulation", H5P_DEFAULT);
+    if (sim < 0)
+        bad = 1;
+    int *r0 = malloc(sizeof(int) * (size_t)m->n_bands), *nr = malloc(sizeof(int) * (size_t)m->n_bands);
+    if (!bad && r0 && nr) {
+        for (int b = 0; b < m->n_bands; b++) {
+            r0[b] = m->bands[b].row0;
+            nr[b] = m->bands[b].n_rows;
+        }
+        hsize_t P = (hsize_t)m->n_bands;
+        bad |= attr_write(sim, "band_row0", H5T_NATIVE_INT32, 1, &P, r0);
+        bad |= attr_write(sim, "band_nrows", H5T_NATIVE_INT32, 1, &P, nr);
+        bad |= write_carry(h, sim, m);
+    } else {
+        bad = 1;
+    }
+    free(r0);
+    free(nr);
+    if (sim >= 0)
+        H5Gclose(sim);
+    if (bad) {
+        nb_err_set(err, "--hdf5 %s: writing the band layout and carry cache failed", h->path);
+        return NB_E_OUTPUT;
+    }
+    return NB_OK;
+}
+
+/* Write rows [row0, row0+n) of a [1][sp][fp] dataset from buf; n == 0 selects nothing. */
+static int write_rows(struct nb_nxmx *h, hid_t d, hid_t memtype, int row0, int n, const void *buf)
+{
+    hid_t fs = H5Dget_space(d);
+    hsize_t mdims[3] = {1, (hsize_t)(n > 0 ? n : 1), (hsize_t)h->fpixels};
+    hid_t ms = H5Screate_simple(3, mdims, NULL);
+    if (n > 0) {
+        hsize_t start[3] = {0, (hsize_t)row0, 0}, count[3] = {1, (hsize_t)n, (hsize_t)h->fpixels};
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    } else {
+        H5Sselect_none(fs);
+        H5Sselect_none(ms);
+    }
+    herr_t rc = H5Dwrite(d, memtype, ms, fs, h->dxpl, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    return rc < 0 ? -1 : 0;
+}
+
+nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
+                               const uint16_t *noise, const uint16_t *ints, struct nb_err *err)
+{
+    int bad = 0;
+    static const float zf = 0;
+    static const uint16_t zu = 0;
+    bad |= write_rows(h, h->d_float, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
+    if (h->noise)
+        bad |= write_rows(h, h->d_data, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
+                          h->rank == 0 ? noise : &zu);
+    else
+        bad |= write_rows(h, h->d_data, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
+    bad |= write_rows(h, h->d_int, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
+                      h->rank == 0 ? ints : &zu);
+    if (h->d_mask >= 0) {
+        /* 256 where not rendered (mask 0 or outside the ROI), rows of this band */
+        size_t n = (size_t)(n_rows > 0 ? n_rows : 1) * h->fpixels;
+        uint32_t *mk = calloc(n, sizeof *mk);
+        if (!mk) {
+            bad = 1;
+        } else {
+            for (int r = 0; r < n_rows; r++)
+                for (int f = 0; f < h->fpixels; f++)
+                    mk[(size_t)r * h->fpixels + f] =
+                        nb_pixel_rendered(&h->sc->k, row0 + r, f) ? 0u : 256u;
+            hid_t fs = H5Dget_space(h->d_mask);
+            hsize_t md[2] = {(hsize_t)(n_rows > 0 ? n_rows : 1), (hsize_t)h->fpixels};
+            hid_t ms = H5Screate_simple(2, md, NULL);
+            if (n_rows > 0) {
+                hsize_t st[2] = {(hsize_t)row0, 0}, ct[2] = {(hsize_t)n_rows, (hsize_t)h->fpixels};
+                H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL);
+            } else {
+                H5Sselect_none(fs);
+                H5Sselect_none(ms);
+            }
+            bad |= H5Dwrite(h->d_mask, H5T_NATIVE_UINT32, ms, fs, h->dxpl, mk) < 0;
+            H5Sclose(ms);
+            H5Sclose(fs);
+            free(mk);
+        }
+    }
+    /* the frame is complete: status, then a collective flush */
+    if (!bad) {
+        hid_t fd = H5Dopen2(h->status, "frames_done", H5P_DEFAULT);
+        uint8_t one = 1;
+        hid_t sp = H5Dget_space(fd), ms = H5Scopy(sp);
+        if (h->rank != 0) {
+            H5Sselect_none(sp);
+            H5Sselect_none(ms);
+        }
+        bad |= fd < 0 || H5Dwrite(fd, H5T_NATIVE_UINT8, ms, sp, h->dxpl, &one) < 0;
+        H5Sclose(ms);
+        H5Sclose(sp);
+        if (fd >= 0)
+            H5Dclose(fd);
+        hid_t bd = H5Dopen2(h->status, "bands_done", H5P_DEFAULT);
+        if (bd >= 0) {
+            hid_t bs = H5Dget_space(bd);
+            hssize_t np = H5Sget_simple_extent_npoints(bs);
+            uint8_t *ones = malloc((size_t)(np > 0 ? np : 1));
+            if (ones) {
+                memset(ones, 1, (size_t)(np > 0 ? np : 1));
+                hid_t bm = H5Scopy(bs);
+                if (h->rank != 0) {
+                    H5Sselect_none(bs);
+                    H5Sselect_none(bm);
+                }
+                bad |= H5Dwrite(bd, H5T_NATIVE_UINT8, bm, bs, h->dxpl, ones) < 0;
+                H5Sclose(bm);
+                free(ones);
+            }
+            H5Sclose(bs);
+            H5Dclose(bd);
+        }
+        bad |= H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0;
+    }
+    if (bad) {
+        nb_err_set(err, "--hdf5 %s: writing the images failed", h->path);
+        return NB_E_OUTPUT;
+    }
+    return NB_OK;
+}
+
+nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct nb_err *err)
+{
+    nb_status st = NB_OK;
+    if (!h)
+        return NB_OK;
+    if (ok && h->status >= 0) {
+        signed char one = 1;
+        int bad = attr_str(h->status, "finished", end_time);
+        hid_t e = H5Dopen2(h->file, "/entry/end_time_estimated", H5P_DEFAULT);
+        if (e >= 0) {
+            /* same length as the start time (both ISO 8601 UTC) */
+            hid_t t = H5Dget_type(e);
+            char buf[64] = {0};
+            snprintf(buf, sizeof buf, "%s", end_time);
+            hid_t ms = H5Screate(H5S_SCALAR), fs = H5Scopy(ms);
+            if (h->rank != 0) {
+                H5Sselect_none(ms);
+                H5Sselect_none(fs);
+            }
+            bad |= H5Dwrite(e, t, ms, fs, h->dxpl, buf) < 0;
+            H5Sclose(ms);
+            H5Sclose(fs);
+            H5Tclose(t);
+            H5Dclose(e);
+        }
+        /* the last change before closing */
+        hid_t a = H5Aopen(h->status, "complete", H5P_DEFAULT);
+        bad |= a < 0 || H5Awrite(a, H5T_NATIVE_INT8, &one) < 0;
+        if (a >= 0)
+            H5Aclose(a);
+        if (bad) {
+            ok = 0;
+            if (err)
+                nb_err_set(err, "--hdf5 %s: finishing the file failed", h->path);
+            st = NB_E_OUTPUT;
+        }
+    }
+    hid_t ids[] = {h->d_data, h->d_float, h->d_int, h->d_mask};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (ids[i] >= 0)
+            H5Dclose(ids[i]);
+    if (h->status >= 0)
+        H5Gclose(h->status);
+    if (h->file >= 0 && H5Fclose(h->file) < 0 && ok) {
+        ok = 0;
+        if (err)
+            nb_err_set(err, "--hdf5 %s: closing the file failed", h->path);
+        st = NB_E_OUTPUT;
+    }
+    if (h->fapl >= 0)
+        H5Pclose(h->fapl);
+    if (h->dxpl >= 0)
+        H5Pclose(h->dxpl);
+    if (h->rank == 0 && h->partial) {
+        if (ok) {
+            if (rename(h->partial, h->path) != 0) {
+                if (err)
+                    nb_err_set(err, "--hdf5 %s: cannot rename %s into place (%s)", h->path,
+                               h->partial, strerror(errno));
+                st = NB_E_OUTPUT;
+            }
+        } else {
+            unlink(h->partial); /* never leave a partial file that could pass for a result */
+        }
+    }
+    free(h->path);
+    free(h->partial);
+    free(h);
+    return st;
+}

@@ -1,0 +1,46 @@
+/* nxmx_stub.c -- twin of nb_nxmx.c for builds without HDF5: --hdf5 reports NB_E_NOT_BUILT. */
+#include "nb_nxmx.h"
+
+nb_status nb_nxmx_create(const char *path, const struct nb_nxmx_meta *m, struct nb_nxmx **out,
+                         struct nb_err *err)
+{
+    (void)m;
+    *out = NULL;
+    nb_err_set(err, "--hdf5 %s: this build has no HDF5 (configure with -DNB_WITH_HDF5=ON)", path);
+    return NB_E_NOT_BUILT;
+}
+
+nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err)
+{
+    (void)h;
+    (void)m;
+    (void)err;
+    return NB_E_NOT_BUILT;
+}
+
+nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
+                               const uint16_t *noise, const uint16_t *ints, struct nb_err *err)
+{
+    (void)h;
+    (void)row0;
+    (void)n_rows;
+    (void)band;
+    (void)noise;
+    (void)ints;
+    (void)err;
+    return NB_E_NOT_BUILT;
+}
+
+nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct nb_err *err)
+{
+    (void)h;
+    (void)ok;
+    (void)end_time;
+    (void)err;
+    return NB_OK;
+}
+
+const char *nb_hdf5_describe(void)
+{
+    return "not built (NB_WITH_HDF5=OFF)";
+}
