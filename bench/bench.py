@@ -3,6 +3,7 @@
 
 usage: bench/bench.py [--bin PATH] [--threads N] [--only a,b,c,d] [--repeat R]
        NB_BENCH_OTHER=/path/to/second/binary bench/bench.py   # time it side by side
+       bench/bench.py --ranks 1,2 --only c      # MPI speedup: np=1 vs np=2 (1 thread/rank)
 
 An "evaluation" is one term of the pixel loop: rendered pixels x layers x oversample^2 x
 sources x phi steps x mosaic domains, counted from the program's own summary lines.  Both
@@ -81,13 +82,15 @@ def evaluations(stdout):
     return px * layers * os_ * os_ * sources * phis * domains
 
 
-def run(binary, args, workdir, threads):
+def run(binary, args, workdir, threads, ranks=0):
     g = golden_dir()
     if g and not os.path.exists(os.path.join(workdir, "inputs")):
         os.symlink(os.path.join(g, "inputs"), os.path.join(workdir, "inputs"))
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [binary] + args + ["-nonoise", "-nopgm", "-noprogress", "-floatfile", "float.bin",
-                             "-intfile", "int.img"]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    launcher = [os.environ.get("MPIEXEC", "mpiexec"), "-np", str(ranks)] if ranks else []
+    cmd = launcher + [binary] + args + ["-nonoise", "-nopgm", "-noprogress", "-floatfile",
+                                        "float.bin", "-intfile", "int.img"]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
@@ -125,7 +128,11 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", default="a,b,c,d")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--ranks", default="",
+                    help="comma-separated MPI rank counts to compare (e.g. 1,2)")
     opt = ap.parse_args()
+    if opt.ranks:
+        return mpi_speedup(opt)
     other = os.environ.get("NB_BENCH_OTHER")
     print("nanobragg benchmark: %s, OMP_NUM_THREADS=%d, best of %d" %
           (opt.bin, opt.threads, opt.repeat))
@@ -155,6 +162,35 @@ def main():
                 rel = max_rel(os.path.join(d1, "float.bin"), os.path.join(d2, "float.bin"))
                 line += " %9.2f %12.4g %7.2f %9.2g" % (obest, n / obest, obest / best, rel)
             print(line, flush=True)
+
+
+def mpi_speedup(opt):
+    ranks = [int(r) for r in opt.ranks.split(",")]
+    print("nanobragg MPI speedup: %s, OMP_NUM_THREADS=%d per rank, best of %d" %
+          (opt.bin, opt.threads, opt.repeat))
+    print("%-3s %-46s %12s %s" % ("", "workload", "evals",
+                                 " ".join("%9s" % ("np=%d s" % r) for r in ranks)) +
+          "   speedup vs np=%d   identical" % ranks[0])
+    for key in opt.only.split(","):
+        args = workload_args(key)
+        if args is None:
+            print("%-3s %-46s skipped (golden inputs not found)" % (key, WORKLOADS[key][0]))
+            continue
+        times, images, n = [], [], 0
+        for r in ranks:
+            with tempfile.TemporaryDirectory() as d:
+                best = None
+                for _ in range(opt.repeat):
+                    dt, out = run(opt.bin, args, d, opt.threads, r)
+                    best = dt if best is None else min(best, dt)
+                n = evaluations(out)
+                times.append(best)
+                images.append(open(os.path.join(d, "float.bin"), "rb").read())
+        speed = " ".join("%.2f" % (times[0] / t) for t in times[1:])
+        same = all(img == images[0] for img in images[1:])
+        print("%-3s %-46s %12d %s   %-17s   %s" % (
+            key, WORKLOADS[key][0], n, " ".join("%9.2f" % t for t in times), speed,
+            "yes" if same else "NO"), flush=True)
 
 
 if __name__ == "__main__":

@@ -921,6 +921,22 @@ nb_status nb_setup_crystal(const struct nb_config *c, struct nb_scene *sc,
 
 /* ===================================================================== stage 4 */
 
+/* Angles of divergence grid point (ih, iv) and whether the elliptical trim keeps it
+ * (physics.md §4.2; with a zero range the test is NaN and nothing is trimmed, Q26). */
+static int div_point(const struct nb_config *c, const struct nb_scene *sc, int ih, int iv,
+                     double *hdiv_out, double *vdiv_out)
+{
+    double hdiv = sc->hdivstep * ih - sc->hdivrange / 2.0;
+    double vdiv = sc->vdivstep * iv - sc->vdivrange / 2.0;
+    double test = (hdiv * hdiv - sc->hdivstep * sc->hdivstep / 4.0 * (1 - sc->hdivsteps % 2)) /
+                  sc->hdivrange / sc->hdivrange;
+    test += (vdiv * vdiv - sc->vdivstep * sc->vdivstep / 4.0 * (1 - sc->vdivsteps % 2)) /
+            sc->vdivrange / sc->vdivrange;
+    *hdiv_out = hdiv;
+    *vdiv_out = vdiv;
+    return !(c->round_div && test * 4.0 > 1.1);
+}
+
 static nb_status make_sources(const struct nb_config *c, struct nb_scene *sc,
                               const struct nb_msg_sink *out, struct nb_err *err)
 {
@@ -946,14 +962,8 @@ static nb_status make_sources(const struct nb_config *c, struct nb_scene *sc,
         int divsteps = 0;
         for (int ih = 0; ih < sc->hdivsteps; ++ih)
             for (int iv = 0; iv < sc->vdivsteps; ++iv) {
-                double hdiv = sc->hdivstep * ih - sc->hdivrange / 2.0;
-                double vdiv = sc->vdivstep * iv - sc->vdivrange / 2.0;
-                double test = (hdiv * hdiv - sc->hdivstep * sc->hdivstep / 4.0 *
-                                                 (1 - sc->hdivsteps % 2)) /
-                              sc->hdivrange / sc->hdivrange;
-                test += (vdiv * vdiv - sc->vdivstep * sc->vdivstep / 4.0 * (1 - sc->vdivsteps % 2)) /
-                        sc->vdivrange / sc->vdivrange;
-                if (c->round_div && test * 4.0 > 1.1)
+                double hdiv, vdiv;
+                if (!div_point(c, sc, ih, iv, &hdiv, &vdiv))
                     continue;
                 ++divsteps;
                 nb_emitf(out, "divergence deviation: %g %g\n", hdiv, vdiv);
@@ -975,14 +985,8 @@ static nb_status make_sources(const struct nb_config *c, struct nb_scene *sc,
         int k = 0;
         for (int ih = 0; ih < sc->hdivsteps; ++ih)
             for (int iv = 0; iv < sc->vdivsteps; ++iv) {
-                double hdiv = sc->hdivstep * ih - sc->hdivrange / 2.0;
-                double vdiv = sc->vdivstep * iv - sc->vdivrange / 2.0;
-                double test = (hdiv * hdiv - sc->hdivstep * sc->hdivstep / 4.0 *
-                                                 (1 - sc->hdivsteps % 2)) /
-                              sc->hdivrange / sc->hdivrange;
-                test += (vdiv * vdiv - sc->vdivstep * sc->vdivstep / 4.0 * (1 - sc->vdivsteps % 2)) /
-                        sc->vdivrange / sc->vdivrange;
-                if (c->round_div && test * 4.0 > 1.1)
+                double hdiv, vdiv;
+                if (!div_point(c, sc, ih, iv, &hdiv, &vdiv))
                     continue;
                 double v[3], nv[3];
                 for (int i = 0; i < 3; i++)
