@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +136,47 @@ static nb_status read_inputs(struct nb_cli *cli, struct inputs *in, struct nb_er
     return NB_OK;
 }
 
+/* ------------------------------------------------------------------ interruption */
+
+/* Temporary files to remove if the run is interrupted (SIGINT, SIGTERM, SIGHUP).  A signal
+ * handler can only reach file-scope state: this list is that exception to "no mutable
+ * globals", written before the signals can matter and read only by the handler. */
+#define NB_MAX_TEMPS 8
+static char temp_files[NB_MAX_TEMPS][4200]; /* copies: the originals may be freed first */
+static volatile sig_atomic_t temp_count;
+
+static void temp_register(const char *path)
+{
+    if (temp_count < NB_MAX_TEMPS && strlen(path) < sizeof temp_files[0]) {
+        strcpy(temp_files[temp_count], path);
+        temp_count = temp_count + 1;
+    }
+}
+
+static void temp_clear(void)
+{
+    temp_count = 0;
+}
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < temp_count; i++)
+        unlink(temp_files[i]); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signal_cleanup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 /* ------------------------------------------------------------------ outputs */
 
 enum { OUT_FLOAT, OUT_INT, OUT_PGM, OUT_NOISE, OUT_FDUMP, OUT_N };
@@ -178,6 +220,8 @@ static nb_status outputs_prepare(const struct nb_cli *cli, const struct inputs *
                 return NB_E_OUTPUT;
             }
         nb_status st = nb_out_prepare(&o->f[i], names[i], i, err);
+        if (st == NB_OK)
+            temp_register(o->f[i].tmp);
         if (st != NB_OK) {
             if (i == OUT_FDUMP) { /* a cache: the reference only warns */
                 o->want[i] = 0;
@@ -441,6 +485,7 @@ struct run {
 
 static void run_fini(struct run *r)
 {
+    temp_clear();
     if (r->h5)
         nb_nxmx_close(r->h5, 0, "", NULL); /* a failed run removes its .partial file */
     r->h5 = NULL;
@@ -612,6 +657,7 @@ int nb_run(int argc, char **argv)
     }
     r.rank = nb_dist_rank(r.d);
     r.size = nb_dist_size(r.d);
+    install_signal_cleanup();
     if (r.rank != 0 && !freopen("/dev/null", "w", stdout)) /* one console: rank 0's */
         return finish(&r, NB_E_OUTPUT);
 
@@ -651,8 +697,12 @@ int nb_run(int argc, char **argv)
     iso_time(start_time, sizeof start_time);
     nb_dist_bcast(r.d, start_time, sizeof start_time, 0); /* identical attributes everywhere */
     struct nb_nxmx_meta meta;
+    char partial[4200];
     if (cli->hdf5) {
         fill_meta(&r, argc, argv, start_time, &meta);
+        snprintf(partial, sizeof partial, "%s.partial", cli->hdf5);
+        if (r.rank == 0)
+            temp_register(partial);
         st = nb_nxmx_create(cli->hdf5, &meta, &r.h5, &r.err);
         if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
             return finish(&r, st);
