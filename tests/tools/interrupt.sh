@@ -1,18 +1,20 @@
 #!/bin/sh
 # interrupt.sh -- an interrupted run (SIGINT, SIGTERM) removes its temporary files, including
 # the HDF5 .partial file, and exits by the signal: no half-written output is left behind.
-# usage: interrupt.sh <nanobragg> <scratch dir>
-bin=$1; dir=$2
+# usage: interrupt.sh <nanobragg> <scratch dir> <hdf5 built: 1|0>
+bin=$1; dir=$2; h5=${3:-1}
+h5flag=""; [ "$h5" = 1 ] && h5flag="--hdf5 run.h5"
 fail=0
 for sig in INT TERM; do
   d=$dir/$sig; rm -rf "$d" && mkdir -p "$d" && cd "$d" || exit 1
   OMP_NUM_THREADS=1 "$bin" -default_F 100 -cell 100 100 100 90 90 90 -N 5 -lambda 6.2 \
     -detpixels 1024 -mosaic 0.5 -mosaic_dom 10 -phisteps 5 -osc 0.5 -oversample 2 \
-    -noprogress --hdf5 run.h5 > out.txt 2> err.txt &
+    -noprogress $h5flag > out.txt 2> err.txt &
   pid=$!
   n=0  # wait until the temporary files exist (the run is then rendering)
-  while [ $n -lt 100 ] && [ ! -e run.h5.partial ]; do sleep 0.1; n=$((n+1)); done
-  if [ ! -e run.h5.partial ] || ! ls ./*.tmp.* >/dev/null 2>&1; then
+  while [ $n -lt 100 ] && ! ls ./*.tmp.* >/dev/null 2>&1; do sleep 0.1; n=$((n+1)); done
+  sleep 0.3
+  if { [ "$h5" = 1 ] && [ ! -e run.h5.partial ]; } || ! ls ./*.tmp.* >/dev/null 2>&1; then
     echo "FAIL $sig: the temporary files never appeared"; fail=1; kill -KILL $pid; continue
   fi
   kill -$sig $pid; wait $pid; rc=$?
