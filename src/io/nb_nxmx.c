@@ -189,8 +189,8 @@ static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
         bad |= d < 0;
         if (d >= 0)
             H5Dclose(d);
-        if (sc->flux != 0.0 && m->cfg->flux != 0.0) {
-            d = dset_d(h, beam, "total_flux", sc->flux, "Hz");
+        if (m->cfg->flux != 0.0) { /* the -flux value, when given */
+            d = dset_d(h, beam, "total_flux", m->cfg->flux, "Hz");
             bad |= d < 0;
             if (d >= 0)
                 H5Dclose(d);
