@@ -646,6 +646,9 @@ static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_
 #define CHOICE(x) (v && strcmp(v, x) == 0)
     if (OPT("--help")) {
         cli->help = 1;
+    } else if (OPT("--version")) {
+        cli->version = 1;
+        cli->help = 1; /* handled like --help: print and exit 0 */
     } else if (OPT("--strict-cli")) {
         cli->strict = 1;
     } else if (OPT("--no-fdump")) {
@@ -853,7 +856,7 @@ nb_status nb_cli_parse_at(int argc, char **argv, long now, struct nb_cli *cli,
     }
     int ac = 0;
     for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "--version"))
             cli->help = 1; /* help wins over any other problem on the line */
     for (int i = 0; i < argc; i++) {
         if (i > 0 && strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {

@@ -117,6 +117,7 @@ void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize
     nb_emitf(o, "new options (nanobragg-hpc):\n");
     static const char *const lines4[] = {
         "-h, --help                     this text",
+        "--version                      program, source revision, MPI, HDF5 and CUDA versions",
         "--phi-carryover=c-parity|spec  phi == 0 steps reuse the last rotation (default) or rotate freshly",
         "--interp-fallback=reference|default_F  value of the term that ends interpolation",
         "--strict-cli                   exact flag names; unknown flags are errors",

@@ -26,11 +26,11 @@
 #include "../util/nb_sys.h"
 #include "../../cuda/nb_cuda.h"
 #include "../../mpi/nb_dist.h"
+#include "nb_build_config.h"
 #include "nb_cli.h"
 #include "nb_render_dist.h"
 #include "nb_run.h"
 
-#define NB_VERSION "0.1.0"
 
 /* ------------------------------------------------------------------ console sinks */
 
@@ -632,7 +632,7 @@ static void fill_meta(struct run *r, int argc, char **argv, const char *start_ti
     m->argc = argc;
     m->argv = argv;
     m->program = "nanobragg-hpc";
-    m->version = NB_VERSION;
+    m->version = NB_VERSION " (" NB_SOURCE_REVISION ")";
     m->start_time = start_time;
     m->cfg = &r->cli.cfg;
     m->sc = &r->sc;
@@ -662,6 +662,15 @@ int nb_run(int argc, char **argv)
         return finish(&r, NB_E_OUTPUT);
 
     st = parse_and_read(&r, argc, argv, &help);
+    if (help && r.rank == 0 && r.cli.version) {
+        printf("nanobragg-hpc %s (source %s)\n", NB_VERSION, NB_SOURCE_REVISION);
+        printf("MPI:  %s\n", NB_HAVE_MPI ? nb_dist_library() : "not built (NB_WITH_MPI=OFF)");
+        printf("HDF5: %s\n", nb_hdf5_describe());
+        printf("CUDA: %s\n", nb_cuda_describe());
+        run_fini(&r);
+        nb_dist_fini(r.d);
+        return 0;
+    }
     if (help) {
         int rc = r.rank == 0 ? usage_exit(&r.cli, 0) : 0;
         run_fini(&r);
