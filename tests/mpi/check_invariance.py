@@ -174,7 +174,7 @@ def main():
         print(__doc__)
         return 2
     binary, mpiexec, scratch, case = sys.argv[1:5]
-    nps = [int(x) for x in sys.argv[5:]]
+    np_args = sys.argv[5:]  # integers, or "rows+K": K more ranks than the detector has rows
     base = os.path.join(scratch, case)
     args, golden = case_args(case, base)
     ref_dir = os.path.join(base, "np1")
@@ -208,6 +208,9 @@ def main():
         if f["/entry/simulation/status"].attrs["complete"] != 1:
             fail("np=1: status@complete is not 1")
     check_carry(ref_dir, 1)
+    with h5py.File(os.path.join(ref_dir, "sim.h5"), "r") as f:
+        rows = int(f["/entry/simulation"].attrs["spixels"])
+    nps = [rows + int(x[5:]) if x.startswith("rows+") else int(x) for x in np_args]
     ref_stats = stats_lines(ref_out)
     if case == "latch" and sum(l.startswith("WARNING: out of range") for l in ref_stats) != 1:
         fail("np=1: the interpolation warning is not printed exactly once")
