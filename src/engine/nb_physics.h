@@ -617,6 +617,10 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                         }
                     }
                 }
+                /* our addition to the trace (not a reference key): the running sum */
+                NB_TRACE(tr, "TRACE_NB: layer %d subS %d subF %d I_running %.15g polar %.15g "
+                             "omega %.15g capture %.15g\n",
+                         t, subS, subF, I_A, polar, omega, capture);
             }
         }
     }
