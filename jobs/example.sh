@@ -9,18 +9,8 @@
 # SMV, noise, PGM) and the NXmx file example.h5 that DIALS imports, and prints the summary.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-pkgs="build-essential cmake gzip libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools python3-h5py python3-numpy"
-missing=""
-for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" = 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update && apt-get install -y --no-install-recommends $missing
-  else
-    echo "missing Debian packages:$missing -- run as root or: sudo apt-get install$missing" >&2
-    exit 1
-  fi
-fi
+. "$top/jobs/packages.sh"
+nb_install_packages $NB_BUILD_PACKAGES
 cmake -S "$top" -B "$top/build" >/dev/null
 cmake --build "$top/build" -j"$(nproc 2>/dev/null || echo 2)"
 out=${NB_EXAMPLE_OUT:-$PWD/example_out}

@@ -11,6 +11,9 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# on a fresh Debian 12 (as root): install what the build and the tests need, DIALS included
+. "$top/jobs/packages.sh"
+nb_install_packages $NB_TEST_PACKAGES
 jobs=$(nproc 2>/dev/null || echo 2)
 cuda=AUTO
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then cuda=ON; fi
