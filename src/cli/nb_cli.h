@@ -34,7 +34,7 @@ struct nb_cli {
     /* console */
     int progress, printout, printout_f, printout_s, trace_s, trace_f;
     /* [new] options */
-    int strict, no_fdump, help, version, hkl_columns, device, precision_single, factors_per_term;
+    int strict, no_fdump, help, version, hkl_columns, device, precision_single;
 
     /* data read from -img / -mask (owned) */
     struct nb_mask mask_data;

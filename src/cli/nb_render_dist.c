@@ -46,7 +46,8 @@ void nb_render_result_fini(struct nb_render_result *R)
 /* Render this rank's band in chunks of rows; report progress; fills the band record. */
 static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
                              const struct nb_band *b, const struct nb_carry *in, int meter,
-                             float *img, float *nn, double *row_omega, long total,
+                             float *img, float *nn, double *row_omega,
+                             const int64_t *weights, long total,
                              struct nb_band_record *rec, struct nb_err *err)
 {
     const struct nb_backend_ops *be = &nb_backend_cpu;
@@ -78,7 +79,7 @@ static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
         if (meter) {
             long inc = 0;
             for (int s = r0; s < r0 + n; s++)
-                inc += rendered_in_row(sc, s);
+                inc += (long)weights[s];
             if (nb_dist_rank(d) == 0) {
                 long before = done_px + others_px;
                 nb_dist_progress_poll(d, &others_px, &others_done, 0);
@@ -125,10 +126,9 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, in
         st = NB_E_NOMEM;
     }
     /* bands balanced by rendered pixels (every rank computes the same split) */
-    long total = 0;
     if (st == NB_OK)
         for (int s = 0; s < sc->spixels; s++)
-            total += (long)(weights[s] = rendered_in_row(sc, s));
+            weights[s] = rendered_in_row(sc, s);
     struct nb_band b = {0, 0, sc->fpixels, rank};
     if (st == NB_OK)
         b = nb_band_split_weighted(weights, sc->spixels, sc->fpixels, size, rank);
@@ -174,9 +174,8 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, in
     /* the meter's denominator is nanoBragg's: the ROI box with its default upper bounds one
      * past the last pixel, so lines stop short of 100% as in the reference */
     const long box = (long)(sc->roi_xmax - sc->roi_xmin + 1) * (sc->roi_ymax - sc->roi_ymin + 1);
-    (void)total;
     if (st == NB_OK)
-        st = render_band(d, sc, &b, &in, meter, img, nn, row_omega, box, me, err);
+        st = render_band(d, sc, &b, &in, meter, img, nn, row_omega, weights, box, me, err);
     else if (meter && size > 1 && rank != 0)
         nb_dist_progress_done(d); /* keep rank 0's meter from waiting for us */
 agree_render:
