@@ -1,5 +1,5 @@
 /* main.c -- entry point of the nanobragg program; everything happens in nb_run(). */
-#include "nb_run.h"
+#include "../run/nb_run.h"
 
 int main(int argc, char **argv)
 {

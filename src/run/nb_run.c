@@ -27,7 +27,7 @@
 #include "../../cuda/nb_cuda.h"
 #include "../../mpi/nb_dist.h"
 #include "nb_build_config.h"
-#include "nb_cli.h"
+#include "../cli/nb_cli.h"
 #include "nb_render_dist.h"
 #include "nb_run.h"
 
