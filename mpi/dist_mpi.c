@@ -3,11 +3,13 @@
  * With mpi/h5_mpio.c, the only code that includes <mpi.h>.  MPI_COMM_WORLD, ranks = bands.
  * Collectives never leave a peer waiting: callers agree on status first.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nb_dist.h"
 
@@ -84,14 +86,52 @@ void nb_dist_fini(struct nb_dist *d)
     free(d);
 }
 
-nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* MIN over ranks of `mine`, waiting at most `seconds` (< 0: for ever).  0 when done. */
+static int min_within(int mine, int *first, double seconds)
+{
+    if (seconds < 0)
+        return MPI_Allreduce(&mine, first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) == MPI_SUCCESS
+                   ? 0
+                   : -1;
+    MPI_Request req;
+    if (MPI_Iallreduce(&mine, first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+        return -1;
+    const double deadline = now_s() + seconds;
+    for (;;) {
+        int done = 0;
+        if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return -1;
+        if (done)
+            return 0;
+        if (now_s() > deadline)
+            return -1; /* the request stays pending: the caller ends the job */
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+static nb_status agree(struct nb_dist *d, nb_status local, struct nb_err *err, double seconds)
 {
     if (!d->active)
         return local;
     /* lowest failing rank: MIN over (failed ? rank : size) */
     int mine = local != NB_OK ? d->rank : d->size, first = d->size;
-    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (min_within(mine, &first, seconds) != 0) {
+        if (err && seconds >= 0) {
+            size_t l = strlen(err->msg);
+            snprintf(err->msg + l, sizeof err->msg - l,
+                     "; other ranks did not return from the failed collective call within %g s",
+                     seconds);
+        }
         return NB_E_COMM;
+    }
     if (first == d->size)
         return NB_OK;
     struct {
@@ -113,6 +153,24 @@ nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
             memcpy(err->msg, m.msg, sizeof err->msg);
     }
     return (nb_status)m.status;
+}
+
+nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
+{
+    return agree(d, local, err, -1.0);
+}
+
+nb_status nb_dist_agree_within(struct nb_dist *d, nb_status local, struct nb_err *err,
+                               double seconds)
+{
+    return agree(d, local, err, seconds);
+}
+
+void nb_dist_abort(struct nb_dist *d, int code)
+{
+    if (d && d->active)
+        MPI_Abort(MPI_COMM_WORLD, code);
+    exit(code);
 }
 
 nb_status nb_dist_bcast(struct nb_dist *d, void *buf, size_t len, int root)

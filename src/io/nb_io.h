@@ -2,11 +2,11 @@
  *
  * Readers validate as the project's decided deviations require: an unreadable, empty,
  * truncated, malformed or non-finite input is an error naming the file (and line), never a
- * silent partial read.  Writers never leave a half-written file: they write `<path>.tmp.<pid>`
- * and rename it into place on commit.  No MPI, no engine internals beyond nb_config.h.
+ * silent partial read.  Output files are written through nb_outfile.h (temporary name, commit
+ * all or nothing).  No MPI, no engine internals beyond nb_config.h.
  *
  * Entry points: nb_hkl_read(), nb_fdump_read(), nb_fdump_bytes(), nb_mat_read(),
- * nb_source_read(), nb_smv_open()/nb_smv_value(), nb_smv_header_text(), nb_out_*().
+ * nb_source_read(), nb_smv_open()/nb_smv_value(), nb_smv_header_text().
  */
 #ifndef NB_IO_H
 #define NB_IO_H
@@ -67,22 +67,5 @@ struct nb_smv_keys {
  * (the reference then overruns its own HEADER_BYTES; we write a correct larger header). */
 size_t nb_smv_header_text(const struct nb_smv_keys *k, char *buf, size_t bufsize,
                           int *header_bytes);
-
-/* ---- output files: create early, write to a temporary name, rename on commit ---- */
-struct nb_outfile {
-    char *path;     /* final name                  */
-    char *tmp;      /* temporary name, or NULL     */
-    int committed;
-};
-/* Check that `path` can be created now (creates the temporary file `<path>.tmp.<pid>.<tag>`;
- * give each output of a run its own tag). */
-nb_status nb_out_prepare(struct nb_outfile *o, const char *path, int tag, struct nb_err *err);
-/* Write the whole content (up to three pieces) to the temporary file. */
-nb_status nb_out_write(struct nb_outfile *o, const void *a, size_t na, const void *b, size_t nb,
-                       const void *c, size_t nc, struct nb_err *err);
-/* Rename into place. */
-nb_status nb_out_commit(struct nb_outfile *o, struct nb_err *err);
-/* Remove the temporary file if not committed; frees names.  NULL-safe. */
-void nb_out_discard(struct nb_outfile *o);
 
 #endif

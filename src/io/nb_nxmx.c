@@ -19,15 +19,145 @@
 #include <unistd.h>
 
 #include "nb_h5_plists.h"
+#include "../util/nb_fault.h"
+
+/* Process-wide: a file that HDF5 failed to close.  HDF5's own shutdown would then crash
+ * (HDF5 1.10 dereferences the half-closed file), so the program skips it (nb_hdf5_fini). */
+static int hdf5_stuck;
 
 struct nb_nxmx {
+    char *file_path;           /* the file created (the caller's temporary name) */
     hid_t file, fapl, dxpl;
     hid_t d_data, d_float, d_int, d_mask, status;
-    char *path, *partial;
+    char *name;                /* the --hdf5 name, for messages */
     int rank, noise;
     int fpixels, spixels;
     const struct nb_scene *sc;
+    struct nb_nxmx_sync sync;
+    const char *phase;         /* fault-injection point of the current entry point */
+    int bad;                   /* a local failure since the last agreement          */
+    int failed;                /* agreed: some rank failed; no more collective calls */
+    struct nb_err why;         /* first local failure, then the agreed message       */
 };
+
+/* ------------------------------------------------------------------ collective discipline
+ *
+ * Parallel HDF5 deadlocks when one rank skips a collective call that the others make.  So
+ * every collective call (file create/flush/close, dataset creation with allocation, every
+ * H5Dwrite) is preceded by an agreement on "has anything failed anywhere since the last
+ * agreement?": if so, every rank skips every remaining collective call (the flag is sticky
+ * and identical on all ranks), and the entry point returns the failing rank's message.
+ */
+
+/* The system's reason when HDF5 gives one ("No space left on device"), else the innermost
+ * HDF5 message. */
+struct cause {
+    char text[160];
+    int from_system;
+};
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    struct cause *c = data;
+    const char *m = e->desc ? strstr(e->desc, "error message = '") : NULL;
+    (void)n;
+    if (m && !c->from_system) {
+        m += strlen("error message = '");
+        const char *end = strchr(m, '\'');
+        snprintf(c->text, sizeof c->text, "%.*s", end ? (int)(end - m) : 120, m);
+        c->from_system = 1;
+    } else if (!c->from_system && e->desc) {
+        snprintf(c->text, sizeof c->text, "%s", e->desc); /* walking down: innermost last */
+    }
+    return 0;
+}
+
+static void note_fail(struct nb_nxmx *h, const char *what)
+{
+    if (!h->bad && !h->failed) {
+        struct cause c;
+        memset(&c, 0, sizeof c);
+        H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &c);
+        nb_err_set(&h->why, "--hdf5 %s: %s failed%s%s%s", h->name, what, c.text[0] ? " (" : "",
+                   c.text, c.text[0] ? ")" : "");
+    }
+    h->bad = 1;
+}
+
+/* 1 when the next collective call may be made (every rank then makes it). */
+static int coll_ok(struct nb_nxmx *h)
+{
+    if (h->failed)
+        return 0;
+    if (!h->bad && h->phase && nb_fault(h->phase))
+        note_fail(h, "an injected failure (NB_FAULT) before a collective call");
+    nb_status st = h->bad ? NB_E_OUTPUT : NB_OK;
+    h->sync.agree(h->sync.ctx, &st, &h->why, -1.0);
+    if (st != NB_OK)
+        h->failed = 1;
+    return !h->failed;
+}
+
+/* A collective call failed on this rank.  The other ranks may have left it normally (they
+ * then meet this agreement at their next collective call) or may wait inside it for this
+ * rank for ever (HDF5 abandons some collectives half way on an I/O error); in that case
+ * nothing can end the call but ending the job, which stuck() does. */
+static void coll_failed(struct nb_nxmx *h, const char *what)
+{
+    note_fail(h, what);
+    nb_status st = NB_E_OUTPUT;
+    if (h->sync.agree(h->sync.ctx, &st, &h->why, h->sync.stuck_after_s) != 0)
+        h->sync.stuck(h->sync.ctx, &h->why);
+    h->failed = 1;
+}
+
+static herr_t c_write(struct nb_nxmx *h, hid_t d, hid_t type, hid_t ms, hid_t fs,
+                      const void *buf)
+{
+    if (d < 0)
+        note_fail(h, "opening a dataset");
+    if (!coll_ok(h))
+        return -1;
+    herr_t rc = H5Dwrite(d, type, ms, fs, h->dxpl, buf);
+    if (rc < 0)
+        coll_failed(h, "writing a dataset");
+    return rc;
+}
+
+static hid_t c_dcreate(struct nb_nxmx *h, hid_t loc, const char *name, hid_t type, hid_t space,
+                       hid_t dcpl)
+{
+    if (loc < 0)
+        note_fail(h, "opening a group");
+    if (!coll_ok(h))
+        return -1;
+    hid_t d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (d < 0)
+        coll_failed(h, "creating a dataset");
+    return d;
+}
+
+static int c_flush(struct nb_nxmx *h)
+{
+    if (!coll_ok(h))
+        return -1;
+    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) {
+        coll_failed(h, "flushing the file");
+        return -1;
+    }
+    return 0;
+}
+
+/* End of an entry point: the agreed status, with the first failing rank's message. */
+static nb_status c_result(struct nb_nxmx *h, struct nb_err *err)
+{
+    coll_ok(h);
+    if (!h->failed)
+        return NB_OK;
+    if (err)
+        *err = h->why;
+    return NB_E_OUTPUT;
+}
 
 const char *nb_hdf5_describe(void)
 {
@@ -88,13 +218,17 @@ static int attr_i64v(hid_t loc, const char *name, const int64_t *v, hsize_t n)
     return attr_write(loc, name, H5T_NATIVE_INT64, 1, &n, v);
 }
 
-static hid_t group(hid_t loc, const char *name, const char *nx_class)
+/* A group with @NX_class.  A failure is noted at once: the caller then skips the group's
+ * contents, collective calls included, which is safe only once the failure is known. */
+static hid_t group(struct nb_nxmx *h, hid_t loc, const char *name, const char *nx_class)
 {
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g >= 0 && attr_str(g, "NX_class", nx_class) != 0) {
         H5Gclose(g);
-        return -1;
+        g = -1;
     }
+    if (g < 0)
+        note_fail(h, "creating a group");
     return g;
 }
 
@@ -103,7 +237,7 @@ static hid_t small_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t ty
                         const hsize_t *dims, const void *buf)
 {
     hid_t sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
-    hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = c_dcreate(h, loc, name, type, sp, H5P_DEFAULT);
     if (d < 0) {
         H5Sclose(sp);
         return -1;
@@ -113,7 +247,7 @@ static hid_t small_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t ty
         H5Sselect_none(ms);
         H5Sselect_none(fs);
     }
-    herr_t rc = H5Dwrite(d, type, ms, fs, h->dxpl, buf);
+    herr_t rc = c_write(h, d, type, ms, fs, buf);
     H5Sclose(ms);
     H5Sclose(fs);
     H5Sclose(sp);
@@ -175,15 +309,15 @@ static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
 {
     const struct nb_scene *sc = m->sc;
     int bad = 0;
-    hid_t inst = group(entry, "instrument", "NXinstrument");
+    hid_t inst = group(h, entry, "instrument", "NXinstrument");
     if (inst < 0)
         return -1;
     bad |= dset_str(h, inst, "name", m->program);
-    hid_t src = group(inst, "source", "NXsource");
+    hid_t src = group(h, inst, "source", "NXsource");
     bad |= src < 0 || dset_str(h, src, "name", "simulated");
     if (src >= 0)
         H5Gclose(src);
-    hid_t beam = group(inst, "beam", "NXbeam");
+    hid_t beam = group(h, inst, "beam", "NXbeam");
     if (beam >= 0) {
         hid_t d = dset_d(h, beam, "incident_wavelength", sc->lambda0 * 1e10, "angstrom");
         bad |= d < 0;
@@ -199,7 +333,7 @@ static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     } else {
         bad = 1;
     }
-    hid_t det = group(inst, "detector", "NXdetector");
+    hid_t det = group(h, inst, "detector", "NXdetector");
     if (det < 0) {
         H5Gclose(inst);
         return -1;
@@ -233,7 +367,7 @@ static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     }
     const char *offset_path = "/entry/instrument/detector/module/module_offset";
     bad |= dset_str(h, det, "depends_on", offset_path);
-    hid_t mod = group(det, "module", "NXdetector_module");
+    hid_t mod = group(h, det, "module", "NXdetector_module");
     if (mod >= 0) {
         int origin[2] = {0, 0}, size[2] = {sc->spixels, sc->fpixels};
         hsize_t two = 2;
@@ -285,12 +419,12 @@ static int write_sample(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_met
 {
     const struct nb_scene *sc = m->sc;
     int bad = 0;
-    hid_t smp = group(entry, "sample", "NXsample");
+    hid_t smp = group(h, entry, "sample", "NXsample");
     if (smp < 0)
         return -1;
     bad |= dset_str(h, smp, "name", "simulated crystal");
     bad |= dset_str(h, smp, "depends_on", "/entry/sample/transformations/phi");
-    hid_t tr = group(smp, "transformations", "NXtransformations");
+    hid_t tr = group(h, smp, "transformations", "NXtransformations");
     if (tr >= 0) {
         double u[3];
         mul3(R, sc->spindle, u);
@@ -323,7 +457,8 @@ static int write_sample(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_met
 
 /* Image dataset [1][spixels][fpixels], chunk (1, c, fpixels) with c independent of ranks,
  * shuffle + deflate (written collectively). */
-static hid_t image_dset(hid_t loc, const char *name, hid_t type, int fp, int sp)
+static hid_t image_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t type, int fp,
+                        int sp)
 {
     hsize_t dims[3] = {1, (hsize_t)sp, (hsize_t)fp};
     hsize_t rows = (hsize_t)(1048576 / (fp > 0 ? fp : 1));
@@ -337,7 +472,7 @@ static hid_t image_dset(hid_t loc, const char *name, hid_t type, int fp, int sp)
     H5Pset_chunk(dcpl, 3, chunk);
     H5Pset_shuffle(dcpl);
     H5Pset_deflate(dcpl, 1);
-    hid_t d = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t d = c_dcreate(h, loc, name, type, space, dcpl); /* chunks are allocated collectively */
     H5Pclose(dcpl);
     H5Sclose(space);
     return d;
@@ -478,7 +613,7 @@ static int write_carry(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *
 {
     const struct nb_scene *sc = m->sc;
     int bad = 0;
-    hid_t g = group(sim, "carry", "NXcollection");
+    hid_t g = group(h, sim, "carry", "NXcollection");
     if (g < 0)
         return -1;
     bad |= attr_str(g, "mode", sc->phi_carryover == NB_CARRY_SPEC ? "spec" : "c-parity");
@@ -495,6 +630,7 @@ static int write_carry(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *
         int64_t *inl = malloc(sizeof(int64_t) * (size_t)P),
                 *outl = malloc(sizeof(int64_t) * (size_t)P);
         if (!row0 || !nrows || !ins || !outs || !inv || !outv || !inl || !outl) {
+            note_fail(h, "allocating the carry tables");
             bad = 1;
         } else {
             for (int b = 0; b < P; b++) {
@@ -543,7 +679,7 @@ static int write_sf(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *m)
     if (!gr)
         return 0;
     int bad = 0;
-    hid_t g = group(sim, "structure_factors", "NXcollection");
+    hid_t g = group(h, sim, "structure_factors", "NXcollection");
     if (g < 0)
         return -1;
     hsize_t dims[3] = {(hsize_t)gr->h_range + 1, (hsize_t)gr->k_range + 1,
@@ -573,12 +709,13 @@ static int write_sources(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta
     if (sc->n_sources <= 1)
         return 0;
     int bad = 0, n = sc->n_sources;
-    hid_t g = group(sim, "sources", "NXcollection");
+    hid_t g = group(h, sim, "sources", "NXcollection");
     if (g < 0)
         return -1;
     double *dir = malloc(sizeof(double) * 3 * (size_t)n), *lam = malloc(sizeof(double) * (size_t)n),
            *w = malloc(sizeof(double) * (size_t)n);
     if (!dir || !lam || !w) {
+        note_fail(h, "allocating the source tables");
         bad = 1;
     } else {
         for (int i = 0; i < n; i++) {
@@ -613,7 +750,7 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
                             double R[3][3])
 {
     int bad = 0;
-    hid_t sim = group(entry, "simulation", "NXcollection");
+    hid_t sim = group(h, entry, "simulation", "NXcollection");
     if (sim < 0)
         return -1;
     /* argv as a fixed-length string array, and joined */
@@ -627,6 +764,7 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     char *arr = calloc((size_t)m->argc ? (size_t)m->argc : 1, maxl);
     char *joined = calloc(total + 1, 1);
     if (!arr || !joined) {
+        note_fail(h, "allocating the command line");
         free(arr);
         free(joined);
         H5Gclose(sim);
@@ -657,7 +795,7 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     bad |= write_sf(h, sim, m);
     bad |= write_sources(h, sim, m);
     /* completion record */
-    hid_t st = group(sim, "status", "NXcollection");
+    hid_t st = group(h, sim, "status", "NXcollection");
     if (st >= 0) {
         signed char zero = 0;
         bad |= attr_write(st, "complete", H5T_NATIVE_INT8, 0, NULL, &zero);
@@ -666,6 +804,8 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
         hsize_t one = 1, bd[2] = {1, (hsize_t)m->size};
         hid_t a = small_dset(h, st, "frames_done", H5T_NATIVE_UINT8, 1, &one, &fd);
         uint8_t *bz = calloc((size_t)m->size, 1);
+        if (!bz)
+            note_fail(h, "allocating the band status");
         hid_t b = bz ? small_dset(h, st, "bands_done", H5T_NATIVE_UINT8, 2, bd, bz) : -1;
         free(bz);
         bad |= a < 0 || b < 0;
@@ -683,94 +823,97 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
 
 /* ------------------------------------------------------------------ entry points */
 
-nb_status nb_nxmx_create(const char *path, const struct nb_nxmx_meta *m, struct nb_nxmx **out,
+static void layout_entry(struct nb_nxmx *h, const struct nb_nxmx_meta *m, double R[3][3])
+{
+    int bad = 0;
+    hid_t entry = group(h, h->file, "entry", "NXentry");
+    if (entry < 0)
+        return;
+    bad |= dset_str(h, entry, "definition", "NXmx");
+    bad |= dset_str(h, entry, "start_time", m->start_time);
+    bad |= dset_str(h, entry, "end_time_estimated", m->start_time);
+    hid_t data = group(h, entry, "data", "NXdata");
+    if (data >= 0) {
+        bad |= attr_str(data, "signal", "data");
+        hid_t dt = m->noise ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT;
+        h->d_data = image_dset(h, data, "data", dt, h->fpixels, h->spixels);
+        h->d_float = image_dset(h, data, "float_image", H5T_NATIVE_FLOAT, h->fpixels, h->spixels);
+        h->d_int = image_dset(h, data, "int_image", H5T_NATIVE_UINT16, h->fpixels, h->spixels);
+        H5Gclose(data);
+    }
+    bad |= write_instrument(h, entry, m, R);
+    const struct nb_scene *sc = m->sc;
+    int full_roi = sc->roi_xmin <= 0 && sc->roi_xmax >= sc->fpixels - 1 && sc->roi_ymin <= 0 &&
+                   sc->roi_ymax >= sc->spixels - 1;
+    if (m->cfg->mask || !full_roi) {
+        hid_t det = H5Gopen2(h->file, "/entry/instrument/detector", H5P_DEFAULT);
+        hsize_t dims[2] = {(hsize_t)h->spixels, (hsize_t)h->fpixels};
+        hid_t sp = H5Screate_simple(2, dims, NULL);
+        if (det < 0)
+            note_fail(h, "opening the detector group");
+        h->d_mask = c_dcreate(h, det, "pixel_mask", H5T_NATIVE_UINT32, sp, H5P_DEFAULT);
+        H5Sclose(sp);
+        if (det >= 0)
+            H5Gclose(det);
+    }
+    bad |= write_sample(h, entry, m, R);
+    bad |= write_simulation(h, entry, m, R);
+    H5Gclose(entry);
+    if (bad)
+        note_fail(h, "writing the file layout");
+}
+
+nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
+                         const struct nb_nxmx_sync *sync, struct nb_nxmx **out,
                          struct nb_err *err)
 {
     struct nb_nxmx *h = calloc(1, sizeof *h);
     double R[3][3];
-    if (!h)
-        goto nomem;
+    *out = NULL;
+    if (!h || !(h->name = strdup(name)) || !(h->file_path = strdup(file))) {
+        if (h)
+            free(h->name);
+        free(h);
+        nb_err_set(err, "--hdf5 %s: out of memory", name);
+        nb_status st = NB_E_NOMEM;
+        sync->agree(sync->ctx, &st, err, -1.0);
+        return st;
+    }
     h->file = h->fapl = h->dxpl = h->d_data = h->d_float = h->d_int = h->d_mask = h->status = -1;
     h->rank = m->rank;
     h->noise = m->noise;
     h->sc = m->sc;
     h->fpixels = m->sc->fpixels;
     h->spixels = m->sc->spixels;
-    h->path = strdup(path);
-    h->partial = malloc(strlen(path) + 16);
-    if (!h->path || !h->partial)
-        goto nomem;
-    sprintf(h->partial, "%s.partial", path);
+    h->sync = *sync;
+    h->phase = "h5-create";
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors become one line from us, not a stack */
-    if (nb_h5_plists(&h->fapl, &h->dxpl) != 0) {
-        nb_err_set(err, "--hdf5 %s: cannot set up the HDF5 property lists", path);
-        goto fail;
+    if (nb_h5_plists(&h->fapl, &h->dxpl) != 0)
+        note_fail(h, "setting up the property lists");
+    if (coll_ok(h)) {
+        h->file = H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, h->fapl);
+        if (h->file < 0)
+            coll_failed(h, "creating the file");
     }
-    h->file = H5Fcreate(h->partial, H5F_ACC_TRUNC, H5P_DEFAULT, h->fapl);
-    if (h->file < 0) {
-        nb_err_set(err, "--hdf5 %s: cannot create %s", path, h->partial);
-        goto fail;
+    if (coll_ok(h)) {
+        lab_to_mcstas(m->sc, R);
+        layout_entry(h, m, R);
+        c_flush(h);
     }
-    lab_to_mcstas(m->sc, R);
-    hid_t entry = group(h->file, "entry", "NXentry");
-    int bad = entry < 0;
-    if (entry >= 0) {
-        bad |= dset_str(h, entry, "definition", "NXmx");
-        bad |= dset_str(h, entry, "start_time", m->start_time);
-        bad |= dset_str(h, entry, "end_time_estimated", m->start_time);
-        hid_t data = group(entry, "data", "NXdata");
-        if (data >= 0) {
-            bad |= attr_str(data, "signal", "data");
-            hid_t dt = m->noise ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT;
-            h->d_data = image_dset(data, "data", dt, h->fpixels, h->spixels);
-            h->d_float = image_dset(data, "float_image", H5T_NATIVE_FLOAT, h->fpixels, h->spixels);
-            h->d_int = image_dset(data, "int_image", H5T_NATIVE_UINT16, h->fpixels, h->spixels);
-            bad |= h->d_data < 0 || h->d_float < 0 || h->d_int < 0;
-            H5Gclose(data);
-        } else {
-            bad = 1;
-        }
-        bad |= write_instrument(h, entry, m, R);
-        const struct nb_scene *sc = m->sc;
-        int full_roi = sc->roi_xmin <= 0 && sc->roi_xmax >= sc->fpixels - 1 &&
-                       sc->roi_ymin <= 0 && sc->roi_ymax >= sc->spixels - 1;
-        if (!bad && (m->cfg->mask || !full_roi)) {
-            hid_t det = H5Gopen2(h->file, "/entry/instrument/detector", H5P_DEFAULT);
-            hsize_t dims[2] = {(hsize_t)h->spixels, (hsize_t)h->fpixels};
-            hid_t sp = H5Screate_simple(2, dims, NULL);
-            h->d_mask = H5Dcreate2(det, "pixel_mask", H5T_NATIVE_UINT32, sp, H5P_DEFAULT,
-                                   H5P_DEFAULT, H5P_DEFAULT);
-            bad |= h->d_mask < 0;
-            H5Sclose(sp);
-            H5Gclose(det);
-        }
-        bad |= write_sample(h, entry, m, R);
-        bad |= write_simulation(h, entry, m, R);
-        H5Gclose(entry);
-    }
-    if (bad || H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) {
-        nb_err_set(err, "--hdf5 %s: writing the file layout failed", path);
-        goto fail;
-    }
-    *out = h;
-    return NB_OK;
-nomem:
-    nb_err_set(err, "--hdf5 %s: out of memory", path);
-fail:
-    if (h) {
-        nb_nxmx_close(h, 0, "", NULL);
-    }
-    return NB_E_OUTPUT;
+    nb_status st = c_result(h, err);
+    *out = h; /* even after a failure: nb_nxmx_close() releases it on every rank */
+    return st;
 }
 
 nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err)
 {
     int bad = 0;
+    h->phase = "h5-run";
+    if (h->failed)
+        return c_result(h, err);
     hid_t sim = H5Gopen2(h->file, "/entry/simulation", H5P_DEFAULT);
-    if (sim < 0)
-        bad = 1;
     int *r0 = malloc(sizeof(int) * (size_t)m->n_bands), *nr = malloc(sizeof(int) * (size_t)m->n_bands);
-    if (!bad && r0 && nr) {
+    if (sim >= 0 && r0 && nr) {
         for (int b = 0; b < m->n_bands; b++) {
             r0[b] = m->bands[b].row0;
             nr[b] = m->bands[b].n_rows;
@@ -786,17 +929,15 @@ nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, str
     free(nr);
     if (sim >= 0)
         H5Gclose(sim);
-    if (bad) {
-        nb_err_set(err, "--hdf5 %s: writing the band layout and carry cache failed", h->path);
-        return NB_E_OUTPUT;
-    }
-    return NB_OK;
+    if (bad)
+        note_fail(h, "writing the band layout and carry cache");
+    return c_result(h, err);
 }
 
 /* Write rows [row0, row0+n) of a [1][sp][fp] dataset from buf; n == 0 selects nothing. */
 static int write_rows(struct nb_nxmx *h, hid_t d, hid_t memtype, int row0, int n, const void *buf)
 {
-    hid_t fs = H5Dget_space(d);
+    hid_t fs = d >= 0 ? H5Dget_space(d) : -1;
     hsize_t mdims[3] = {1, (hsize_t)(n > 0 ? n : 1), (hsize_t)h->fpixels};
     hid_t ms = H5Screate_simple(3, mdims, NULL);
     if (n > 0) {
@@ -806,162 +947,199 @@ static int write_rows(struct nb_nxmx *h, hid_t d, hid_t memtype, int row0, int n
         H5Sselect_none(fs);
         H5Sselect_none(ms);
     }
-    herr_t rc = H5Dwrite(d, memtype, ms, fs, h->dxpl, buf);
+    herr_t rc = c_write(h, d, memtype, ms, fs, buf);
+    H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return rc < 0 ? -1 : 0;
+}
+
+/* 256 where a pixel of this band is not rendered (mask 0 or outside the ROI). */
+static void write_mask_rows(struct nb_nxmx *h, int row0, int n_rows)
+{
+    size_t n = (size_t)(n_rows > 0 ? n_rows : 1) * h->fpixels;
+    uint32_t *mk = calloc(n, sizeof *mk);
+    if (!mk)
+        note_fail(h, "allocating the pixel mask");
+    for (int r = 0; mk && r < n_rows; r++)
+        for (int f = 0; f < h->fpixels; f++)
+            mk[(size_t)r * h->fpixels + f] = nb_pixel_rendered(&h->sc->k, row0 + r, f) ? 0u : 256u;
+    hid_t fs = H5Dget_space(h->d_mask);
+    hsize_t md[2] = {(hsize_t)(n_rows > 0 ? n_rows : 1), (hsize_t)h->fpixels};
+    hid_t ms = H5Screate_simple(2, md, NULL);
+    if (n_rows > 0) {
+        hsize_t st[2] = {(hsize_t)row0, 0}, ct[2] = {(hsize_t)n_rows, (hsize_t)h->fpixels};
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL);
+    } else {
+        H5Sselect_none(fs);
+        H5Sselect_none(ms);
+    }
+    c_write(h, h->d_mask, H5T_NATIVE_UINT32, ms, fs, mk);
     H5Sclose(ms);
     H5Sclose(fs);
-    return rc < 0 ? -1 : 0;
+    free(mk);
+}
+
+/* Rank 0 writes the whole of a small status dataset, the others select nothing. */
+static void write_status(struct nb_nxmx *h, const char *name, uint8_t value)
+{
+    hid_t d = H5Dopen2(h->status, name, H5P_DEFAULT);
+    hid_t sp = d >= 0 ? H5Dget_space(d) : H5Screate(H5S_SCALAR);
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    uint8_t *v = malloc((size_t)(np > 0 ? np : 1));
+    if (d < 0 || !v)
+        note_fail(h, "updating the status record");
+    if (v)
+        memset(v, value, (size_t)(np > 0 ? np : 1));
+    hid_t ms = H5Scopy(sp);
+    if (h->rank != 0) {
+        H5Sselect_none(sp);
+        H5Sselect_none(ms);
+    }
+    c_write(h, d, H5T_NATIVE_UINT8, ms, sp, v);
+    H5Sclose(ms);
+    H5Sclose(sp);
+    free(v);
+    if (d >= 0)
+        H5Dclose(d);
 }
 
 nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
                                const uint16_t *noise, const uint16_t *ints, struct nb_err *err)
 {
-    int bad = 0;
     static const float zf = 0;
     static const uint16_t zu = 0;
-    bad |= write_rows(h, h->d_float, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
+    h->phase = "h5-write";
+    write_rows(h, h->d_float, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
     if (h->noise)
-        bad |= write_rows(h, h->d_data, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
-                          h->rank == 0 ? noise : &zu);
+        write_rows(h, h->d_data, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
+                   h->rank == 0 ? noise : &zu);
     else
-        bad |= write_rows(h, h->d_data, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
-    bad |= write_rows(h, h->d_int, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
-                      h->rank == 0 ? ints : &zu);
-    if (h->d_mask >= 0) {
-        /* 256 where not rendered (mask 0 or outside the ROI), rows of this band */
-        size_t n = (size_t)(n_rows > 0 ? n_rows : 1) * h->fpixels;
-        uint32_t *mk = calloc(n, sizeof *mk);
-        if (!mk) {
-            bad = 1;
-        } else {
-            for (int r = 0; r < n_rows; r++)
-                for (int f = 0; f < h->fpixels; f++)
-                    mk[(size_t)r * h->fpixels + f] =
-                        nb_pixel_rendered(&h->sc->k, row0 + r, f) ? 0u : 256u;
-            hid_t fs = H5Dget_space(h->d_mask);
-            hsize_t md[2] = {(hsize_t)(n_rows > 0 ? n_rows : 1), (hsize_t)h->fpixels};
-            hid_t ms = H5Screate_simple(2, md, NULL);
-            if (n_rows > 0) {
-                hsize_t st[2] = {(hsize_t)row0, 0}, ct[2] = {(hsize_t)n_rows, (hsize_t)h->fpixels};
-                H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL);
-            } else {
-                H5Sselect_none(fs);
-                H5Sselect_none(ms);
-            }
-            bad |= H5Dwrite(h->d_mask, H5T_NATIVE_UINT32, ms, fs, h->dxpl, mk) < 0;
-            H5Sclose(ms);
-            H5Sclose(fs);
-            free(mk);
-        }
-    }
+        write_rows(h, h->d_data, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
+    write_rows(h, h->d_int, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
+               h->rank == 0 ? ints : &zu);
+    if (h->d_mask >= 0)
+        write_mask_rows(h, row0, n_rows);
     /* the frame is complete: status, then a collective flush */
-    if (!bad) {
-        hid_t fd = H5Dopen2(h->status, "frames_done", H5P_DEFAULT);
-        uint8_t one = 1;
-        hid_t sp = H5Dget_space(fd), ms = H5Scopy(sp);
-        if (h->rank != 0) {
-            H5Sselect_none(sp);
-            H5Sselect_none(ms);
-        }
-        bad |= fd < 0 || H5Dwrite(fd, H5T_NATIVE_UINT8, ms, sp, h->dxpl, &one) < 0;
-        H5Sclose(ms);
-        H5Sclose(sp);
-        if (fd >= 0)
-            H5Dclose(fd);
-        hid_t bd = H5Dopen2(h->status, "bands_done", H5P_DEFAULT);
-        if (bd >= 0) {
-            hid_t bs = H5Dget_space(bd);
-            hssize_t np = H5Sget_simple_extent_npoints(bs);
-            uint8_t *ones = malloc((size_t)(np > 0 ? np : 1));
-            if (ones) {
-                memset(ones, 1, (size_t)(np > 0 ? np : 1));
-                hid_t bm = H5Scopy(bs);
-                if (h->rank != 0) {
-                    H5Sselect_none(bs);
-                    H5Sselect_none(bm);
-                }
-                bad |= H5Dwrite(bd, H5T_NATIVE_UINT8, bm, bs, h->dxpl, ones) < 0;
-                H5Sclose(bm);
-                free(ones);
-            }
-            H5Sclose(bs);
-            H5Dclose(bd);
-        }
-        bad |= H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0;
-    }
-    if (bad) {
-        nb_err_set(err, "--hdf5 %s: writing the images failed", h->path);
-        return NB_E_OUTPUT;
-    }
-    return NB_OK;
+    write_status(h, "frames_done", 1);
+    write_status(h, "bands_done", 1);
+    c_flush(h);
+    return c_result(h, err);
 }
 
-nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct nb_err *err)
+/* The end time and @complete = 1: the last changes before closing. */
+static void mark_complete(struct nb_nxmx *h, const char *end_time)
 {
-    nb_status st = NB_OK;
-    if (!h)
-        return NB_OK;
-    if (ok && h->status >= 0) {
-        signed char one = 1;
-        int bad = attr_str(h->status, "finished", end_time);
-        hid_t e = H5Dopen2(h->file, "/entry/end_time_estimated", H5P_DEFAULT);
-        if (e >= 0) {
-            /* same length as the start time (both ISO 8601 UTC) */
-            hid_t t = H5Dget_type(e);
-            char buf[64] = {0};
-            snprintf(buf, sizeof buf, "%s", end_time);
-            hid_t ms = H5Screate(H5S_SCALAR), fs = H5Scopy(ms);
-            if (h->rank != 0) {
-                H5Sselect_none(ms);
-                H5Sselect_none(fs);
-            }
-            bad |= H5Dwrite(e, t, ms, fs, h->dxpl, buf) < 0;
-            H5Sclose(ms);
-            H5Sclose(fs);
-            H5Tclose(t);
-            H5Dclose(e);
-        }
-        /* the last change before closing */
-        hid_t a = H5Aopen(h->status, "complete", H5P_DEFAULT);
-        bad |= a < 0 || H5Awrite(a, H5T_NATIVE_INT8, &one) < 0;
-        if (a >= 0)
-            H5Aclose(a);
-        if (bad) {
-            ok = 0;
-            if (err)
-                nb_err_set(err, "--hdf5 %s: finishing the file failed", h->path);
-            st = NB_E_OUTPUT;
-        }
+    signed char one = 1;
+    if (attr_str(h->status, "finished", end_time) != 0)
+        note_fail(h, "recording the end time");
+    hid_t e = H5Dopen2(h->file, "/entry/end_time_estimated", H5P_DEFAULT);
+    hid_t t = e >= 0 ? H5Dget_type(e) : H5Tcopy(H5T_C_S1);
+    char buf[64] = {0};
+    snprintf(buf, sizeof buf, "%s", end_time); /* as long as the start time: ISO 8601 UTC */
+    hid_t ms = H5Screate(H5S_SCALAR), fs = H5Scopy(ms);
+    if (h->rank != 0) {
+        H5Sselect_none(ms);
+        H5Sselect_none(fs);
     }
+    if (e < 0)
+        note_fail(h, "opening end_time_estimated");
+    c_write(h, e, t, ms, fs, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Tclose(t);
+    if (e >= 0)
+        H5Dclose(e);
+    hid_t a = H5Aopen(h->status, "complete", H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, H5T_NATIVE_INT8, &one) < 0)
+        note_fail(h, "setting @complete");
+    if (a >= 0)
+        H5Aclose(a);
+}
+
+/* Every object this handle opened, then the file: all ranks, always (H5Fclose is collective;
+ * after a failure every rank knows it and closes too).  Objects left open would keep the file
+ * open past the close and make HDF5's own shutdown touch it. */
+static int close_all(struct nb_nxmx *h)
+{
     hid_t ids[] = {h->d_data, h->d_float, h->d_int, h->d_mask};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (ids[i] >= 0)
             H5Dclose(ids[i]);
     if (h->status >= 0)
         H5Gclose(h->status);
-    if (h->file >= 0 && H5Fclose(h->file) < 0 && ok) {
-        ok = 0;
-        if (err)
-            nb_err_set(err, "--hdf5 %s: closing the file failed", h->path);
-        st = NB_E_OUTPUT;
+    int bad = 0;
+    if (h->file >= 0) {
+        ssize_t left = H5Fget_obj_count(h->file, H5F_OBJ_DATASET | H5F_OBJ_GROUP |
+                                                     H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL);
+        if (left > 0) {
+            hid_t *open_ids = malloc(sizeof(hid_t) * (size_t)left);
+            ssize_t n = open_ids ? H5Fget_obj_ids(h->file, H5F_OBJ_DATASET | H5F_OBJ_GROUP |
+                                                               H5F_OBJ_DATATYPE | H5F_OBJ_ATTR |
+                                                               H5F_OBJ_LOCAL,
+                                                  (size_t)left, open_ids)
+                                  : 0;
+            for (ssize_t i = 0; i < n; i++) {
+                switch (H5Iget_type(open_ids[i])) {
+                case H5I_DATASET: H5Dclose(open_ids[i]); break;
+                case H5I_GROUP: H5Gclose(open_ids[i]); break;
+                case H5I_DATATYPE: H5Tclose(open_ids[i]); break;
+                case H5I_ATTR: H5Aclose(open_ids[i]); break;
+                default: break;
+                }
+            }
+            free(open_ids);
+        }
+        bad = H5Fclose(h->file) < 0;
+        if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) > 0)
+            hdf5_stuck = 1; /* HDF5 could not let go of the file: never shut HDF5 down */
     }
     if (h->fapl >= 0)
         H5Pclose(h->fapl);
     if (h->dxpl >= 0)
         H5Pclose(h->dxpl);
-    if (h->rank == 0 && h->partial) {
-        if (ok) {
-            if (rename(h->partial, h->path) != 0) {
-                if (err)
-                    nb_err_set(err, "--hdf5 %s: cannot rename %s into place (%s)", h->path,
-                               h->partial, strerror(errno));
-                st = NB_E_OUTPUT;
-            }
-        } else {
-            unlink(h->partial); /* never leave a partial file that could pass for a result */
-        }
+    return bad;
+}
+
+nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct nb_err *err)
+{
+    if (!h)
+        return NB_OK;
+    h->phase = "h5-close";
+    if (ok && !h->failed && h->status >= 0) {
+        mark_complete(h, end_time);
+        c_flush(h); /* everything on disk before the close, which then has little to write */
     }
-    free(h->path);
-    free(h->partial);
+    if (!ok && !h->failed)
+        h->failed = 1; /* the caller's agreed failure: no more collective calls but the close */
+    if (ok) /* so that no rank closes while another still writes */
+        coll_ok(h);
+    if (h->failed && h->rank == 0 && h->file_path) {
+        /* the file will be discarded: give its space back first, so that the close can
+         * write what HDF5 still holds even when the disk or quota is full */
+        (void)truncate(h->file_path, 0);
+    }
+    /* every rank closes; the caller then agrees on the result */
+    nb_status st = close_all(h) != 0 ? NB_E_OUTPUT : NB_OK;
+    if (st != NB_OK && !h->failed)
+        nb_err_set(&h->why, "--hdf5 %s: closing the file failed", h->name);
+    if (h->failed)
+        st = NB_E_OUTPUT;
+    if (st != NB_OK && err)
+        *err = h->why;
+    free(h->name);
+    free(h->file_path);
     free(h);
     return st;
+}
+
+void nb_hdf5_init(void)
+{
+    H5dont_atexit(); /* HDF5 is shut down by nb_hdf5_fini(), or not at all */
+}
+
+void nb_hdf5_fini(void)
+{
+    if (!hdf5_stuck)
+        H5close();
 }

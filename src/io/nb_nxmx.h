@@ -3,7 +3,13 @@
  * One file written by every rank of the process group: metadata and attributes by all ranks
  * with identical values, raw image rows by the rank that owns them (hyperslab at the band's
  * first row), rank-0-only images (noise, int) by rank 0 inside the same collective call.  The
- * file is created as <path>.partial and renamed to <path> only when complete.
+ * caller names the (temporary) file to create and commits it with the other outputs.
+ *
+ * Every entry point is collective and returns the same status on every rank: before each
+ * collective HDF5 call the ranks agree, through the caller's `agree` function, that nothing
+ * has failed anywhere; after a failure no rank makes another collective call but the close,
+ * which every rank makes.  So a write error on one rank (disk full, quota) ends the run on all
+ * of them instead of leaving the others waiting.
  *
  * The layout code here includes <hdf5.h> but never <mpi.h>: the file-access and transfer
  * property lists come from nb_h5_plists(), implemented with MPI-IO in mpi/h5_mpio.c and with
@@ -46,9 +52,23 @@ struct nb_nxmx_meta {
 
 struct nb_nxmx; /* opaque */
 
-/* Create <path>.partial collectively and write everything that does not depend on the
- * render (bands and carry not needed yet). */
-nb_status nb_nxmx_create(const char *path, const struct nb_nxmx_meta *m, struct nb_nxmx **out,
+/* How the ranks agree (nb_dist_agree in the program).  agree(): every rank leaves with the
+ * same *st; err receives the message of the lowest failing rank; seconds < 0 waits for ever,
+ * otherwise it returns -1 when some rank has not arrived by then (it is stuck inside a
+ * collective call that failed here).  stuck(): report err and end the whole job; it does not
+ * return.  stuck_after_s: how long a rank whose collective call failed waits for the others. */
+struct nb_nxmx_sync {
+    int (*agree)(void *ctx, nb_status *st, struct nb_err *err, double seconds);
+    void (*stuck)(void *ctx, const struct nb_err *err);
+    void *ctx;
+    double stuck_after_s;
+};
+
+/* Create `file` (truncating it) collectively and write everything that does not depend on the
+ * render.  `name` is the --hdf5 name for messages.  *out is set even on failure: every rank
+ * must then call nb_nxmx_close(*out, 0, ...). */
+nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
+                         const struct nb_nxmx_sync *sync, struct nb_nxmx **out,
                          struct nb_err *err);
 /* After the render: band layout (@band_row0, @band_nrows) and the carry cache. */
 nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err);
@@ -56,9 +76,16 @@ nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, str
  * whole noise image (when m->noise) and int image (NULL elsewhere).  Collective. */
 nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
                                const uint16_t *noise, const uint16_t *ints, struct nb_err *err);
-/* Set @complete = 1, close; rank 0 renames <path>.partial to <path>.  On failure (ok == 0)
- * the partial file is removed.  Collective; frees h. */
+/* ok: set @complete = 1 and close.  !ok (an agreed failure): close without further
+ * collective writes.  Every rank, always; frees h; NULL-safe.  Returns this rank's status:
+ * the caller then agrees on it -- with a deadline where it failed, since the other ranks may
+ * be stuck inside the close. */
 nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct nb_err *err);
+
+/* Before any other HDF5 call / at the very end of the program: HDF5 is shut down explicitly,
+ * and not at all after a file it could not close (its exit handler would crash on it). */
+void nb_hdf5_init(void);
+void nb_hdf5_fini(void);
 
 /* "HDF5 1.10.8 (parallel)", or "not built". */
 const char *nb_hdf5_describe(void);

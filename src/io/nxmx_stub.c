@@ -1,12 +1,15 @@
 /* nxmx_stub.c -- twin of nb_nxmx.c for builds without HDF5: --hdf5 reports NB_E_NOT_BUILT. */
 #include "nb_nxmx.h"
 
-nb_status nb_nxmx_create(const char *path, const struct nb_nxmx_meta *m, struct nb_nxmx **out,
+nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
+                         const struct nb_nxmx_sync *sync, struct nb_nxmx **out,
                          struct nb_err *err)
 {
+    (void)file;
     (void)m;
+    (void)sync;
     *out = NULL;
-    nb_err_set(err, "--hdf5 %s: this build has no HDF5 (configure with -DNB_WITH_HDF5=ON)", path);
+    nb_err_set(err, "--hdf5 %s: this build has no HDF5 (configure with -DNB_WITH_HDF5=ON)", name);
     return NB_E_NOT_BUILT;
 }
 
@@ -38,6 +41,14 @@ nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct 
     (void)end_time;
     (void)err;
     return NB_OK;
+}
+
+void nb_hdf5_init(void)
+{
+}
+
+void nb_hdf5_fini(void)
+{
 }
 
 const char *nb_hdf5_describe(void)

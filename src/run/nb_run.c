@@ -23,11 +23,14 @@
 #include "../io/nb_files.h"
 #include "../io/nb_nxmx.h"
 #include "../io/nb_io.h"
+#include "../io/nb_outfile.h"
+#include "../util/nb_fault.h"
 #include "../util/nb_sys.h"
 #include "../../cuda/nb_cuda.h"
 #include "../../mpi/nb_dist.h"
 #include "nb_build_config.h"
 #include "../cli/nb_cli.h"
+#include "nb_outputs.h"
 #include "nb_render_dist.h"
 #include "nb_run.h"
 
@@ -138,30 +141,11 @@ static nb_status read_inputs(struct nb_cli *cli, struct inputs *in, struct nb_er
 
 /* ------------------------------------------------------------------ interruption */
 
-/* Temporary files to remove if the run is interrupted (SIGINT, SIGTERM, SIGHUP).  A signal
- * handler can only reach file-scope state: this list is that exception to "no mutable
- * globals", written before the signals can matter and read only by the handler. */
-#define NB_MAX_TEMPS 8
-static char temp_files[NB_MAX_TEMPS][4200]; /* copies: the originals may be freed first */
-static volatile sig_atomic_t temp_count;
-
-static void temp_register(const char *path)
-{
-    if (temp_count < NB_MAX_TEMPS && strlen(path) < sizeof temp_files[0]) {
-        strcpy(temp_files[temp_count], path);
-        temp_count = temp_count + 1;
-    }
-}
-
-static void temp_clear(void)
-{
-    temp_count = 0;
-}
-
+/* SIGINT, SIGTERM, SIGHUP: remove this run's temporary and lock files, then die by the
+ * signal.  The list lives in nb_outfile.c, in static storage the handler may read. */
 static void on_signal(int sig)
 {
-    for (int i = 0; i < temp_count; i++)
-        unlink(temp_files[i]); /* async-signal-safe */
+    nb_outset_unlink_all_from_signal(); /* async-signal-safe */
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -177,87 +161,7 @@ static void install_signal_cleanup(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-/* ------------------------------------------------------------------ outputs */
-
-enum { OUT_FLOAT, OUT_INT, OUT_PGM, OUT_NOISE, OUT_FDUMP, OUT_N };
-
-struct outputs {
-    struct nb_outfile f[OUT_N];
-    int want[OUT_N];
-};
-
-static void outputs_discard(struct outputs *o)
-{
-    for (int i = 0; i < OUT_N; i++)
-        nb_out_discard(&o->f[i]);
-}
-
-static nb_status outputs_prepare(const struct nb_cli *cli, const struct inputs *in,
-                                 struct outputs *o, struct nb_err *err)
-{
-    const char *names[OUT_N] = {cli->floatfile, cli->intfile, cli->pgmfile, cli->noisefile,
-                                "Fdump.bin"};
-    static const char *const flags[OUT_N] = {"-floatfile", "-intfile", "-pgmfile", "-noisefile",
-                                             "Fdump.bin"};
-    o->want[OUT_FLOAT] = o->want[OUT_INT] = 1;
-    o->want[OUT_PGM] = cli->write_pgm;
-    o->want[OUT_NOISE] = cli->write_noise;
-    o->want[OUT_FDUMP] = in->have_hkl && !in->from_dump && !cli->no_fdump;
-    for (int i = 0; i < OUT_N; i++) {
-        if (!o->want[i])
-            continue;
-        struct stat sb;
-        if (names[i][0] == '\0' || (stat(names[i], &sb) == 0 && S_ISDIR(sb.st_mode))) {
-            nb_err_set(err, "%s: '%s' is %s", flags[i], names[i],
-                       names[i][0] ? "a directory, not a file name" : "an empty file name");
-            outputs_discard(o);
-            return NB_E_OUTPUT;
-        }
-        for (int j = 0; j < i; j++)
-            if (o->want[j] && strcmp(names[i], names[j]) == 0) {
-                nb_err_set(err, "%s: '%s' is also the %s output", flags[i], names[i], flags[j]);
-                outputs_discard(o);
-                return NB_E_OUTPUT;
-            }
-        nb_status st = nb_out_prepare(&o->f[i], names[i], i, err);
-        if (st == NB_OK)
-            temp_register(o->f[i].tmp);
-        if (st != NB_OK) {
-            if (i == OUT_FDUMP) { /* a cache: the reference only warns */
-                o->want[i] = 0;
-                continue;
-            }
-            outputs_discard(o);
-            return st;
-        }
-    }
-    return NB_OK;
-}
-
-static void smv_keys(const struct nb_scene *sc, struct nb_smv_keys *k)
-{
-    k->fpixels = sc->fpixels;
-    k->spixels = sc->spixels;
-    k->pixel_mm = sc->pixel_size * 1000.0;
-    k->distance_mm = sc->distance * 1000.0;
-    k->wavelength_A = sc->lambda0 * 1e10;
-    k->beam_x_mm = sc->Xbeam * 1000.0;
-    k->beam_y_mm = sc->Ybeam * 1000;
-    k->adxv_x = sc->Fbeam * 1000.0;
-    k->adxv_y = (sc->detsize_s - sc->Sbeam) * 1000;
-    k->mosflm_x = (sc->Sbeam - 0.5 * sc->pixel_size) * 1000.0;
-    k->mosflm_y = (sc->Fbeam - 0.5 * sc->pixel_size) * 1000;
-    k->denzo_x = (sc->Sbeam - 0.0 * sc->pixel_size) * 1000.0;
-    k->denzo_y = (sc->Fbeam - 0.0 * sc->pixel_size) * 1000;
-    for (int i = 0; i < 3; i++)
-        k->dials_origin[i] = sc->dials_origin[i];
-    k->orgx = sc->ORGX;
-    k->orgy = sc->ORGY;
-    k->close_distance_mm = sc->close_distance * 1000.0;
-    k->phi_deg = sc->phi0 * NB_RTD;
-    k->osc_deg = sc->osc * NB_RTD;
-    k->twotheta_deg = sc->twotheta * NB_RTD;
-}
+/* ------------------------------------------------------------------ -trace_pixel, -printout */
 
 /* Re-run one pixel with tracing or recording (it is rendered exactly as in the image). */
 static void rerun_pixel(const struct nb_scene *sc, const struct nb_render_result *R, int s, int f,
@@ -350,118 +254,6 @@ static int usage_exit(const struct nb_cli *cli, int status)
     return status;
 }
 
-/* Rank 0: statistics, the reference images and their console lines; every file goes to its
- * temporary name (committed later).  The int and noise images are handed back for HDF5. */
-static nb_status write_outputs(const struct nb_cli *cli, const struct nb_scene *sc,
-                               const struct inputs *in, struct outputs *o,
-                               const struct nb_render_result *R, uint16_t **int_out,
-                               uint16_t **noise_out, struct nb_err *err)
-{
-    nb_status st = NB_OK;
-    const size_t npix = (size_t)sc->fpixels * sc->spixels;
-    uint16_t *ints = malloc(npix * sizeof *ints);
-    uint16_t *noise = NULL;
-    uint8_t *pgm = NULL;
-    unsigned char *dump = NULL;
-    char header[1100];
-    int hb;
-    struct nb_smv_keys keys;
-    struct nb_stats stats;
-    if (!ints) {
-        nb_err_set(err, "out of memory for the integer image");
-        return NB_E_NOMEM;
-    }
-    smv_keys(sc, &keys);
-    size_t hlen = nb_smv_header_text(&keys, header, sizeof header, &hb);
-    if (hlen == 0) {
-        nb_err_set(err, "%s: SMV header too long", cli->intfile);
-        st = NB_E_INTERNAL;
-        goto done;
-    }
-    nb_stats_compute(sc, R->img, &stats);
-    printf("writing %s as %zu %zu-byte floats\n", cli->floatfile, npix, sizeof(float));
-    if ((st = nb_out_write(&o->f[OUT_FLOAT], R->img, npix * sizeof(float), NULL, 0, NULL, 0,
-                           err)) != NB_OK)
-        goto done;
-    printf("max_I = %g  at %g %g\n", stats.max_I, stats.max_I_x, stats.max_I_y);
-    printf("mean= %g rms= %g rmsd= %g\n", stats.mean, stats.rms, stats.rmsd);
-    double iscale = nb_int_scale(cli->intfile_scale, stats.max_I);
-    printf("intfile_scale = %g\n", iscale);
-    nb_int_image(sc, R->img, iscale, cli->adc, ints);
-    printf("writing %s as %zu-byte integers\n", cli->intfile, sizeof(uint16_t));
-    if (hb != 512)
-        printf("NOTE: %s: the SMV header text is longer than 512 bytes; written with "
-               "HEADER_BYTES=%d (nanoBragg would overrun its 512)\n",
-               cli->intfile, hb);
-    if ((st = nb_out_write(&o->f[OUT_INT], header, hlen, ints, npix * sizeof *ints, NULL, 0,
-                           err)) != NB_OK)
-        goto done;
-    if (cli->write_pgm) {
-        pgm = malloc(npix);
-        if (!pgm) {
-            nb_err_set(err, "out of memory for the PGM image");
-            st = NB_E_NOMEM;
-            goto done;
-        }
-        double pscale = nb_pgm_scale(cli->pgm_scale, iscale, stats.rmsd);
-        printf("pgm_scale = %g\n", pscale);
-        nb_pgm_image(sc, R->img, pscale, pgm);
-        printf("writing %s as %zu-byte integers\n", cli->pgmfile, sizeof(uint8_t));
-        char ph[128];
-        int pl = snprintf(ph, sizeof ph, "P5\n%d %d\n# pixels scaled by %lg\n255\n", sc->fpixels,
-                          sc->spixels, pscale);
-        if ((st = nb_out_write(&o->f[OUT_PGM], ph, (size_t)pl, pgm, npix, NULL, 0, err)) !=
-            NB_OK)
-            goto done;
-    }
-    if (cli->write_noise) {
-        double photons;
-        int overloads;
-        struct nb_rng rng = sc->rng;
-        long seed = sc->seed;
-        noise = malloc(npix * sizeof *noise);
-        if (!noise) {
-            nb_err_set(err, "out of memory for the noise image");
-            st = NB_E_NOMEM;
-            goto done;
-        }
-        nb_noise_image(sc, R->img, cli->adc, &rng, &seed, noise, &photons, &overloads);
-        printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
-        printf("writing %s as %zu-byte integers\n", cli->noisefile, sizeof(uint16_t));
-        if ((st = nb_out_write(&o->f[OUT_NOISE], header, hlen, noise, npix * sizeof *noise,
-                               NULL, 0, err)) != NB_OK)
-            goto done;
-    }
-    if (o->want[OUT_FDUMP]) {
-        size_t dl;
-        if ((st = nb_fdump_bytes(&in->hkl, &dump, &dl, err)) != NB_OK)
-            goto done;
-        if ((st = nb_out_write(&o->f[OUT_FDUMP], dump, dl, NULL, 0, NULL, 0, err)) != NB_OK)
-            goto done;
-    }
-done:
-    *int_out = ints;
-    *noise_out = noise;
-    free(pgm);
-    free(dump);
-    return st;
-}
-
-/* Rename every output into place; if one rename fails, the ones already renamed are removed
- * again, so a failed run never leaves part of its output. */
-static nb_status commit_outputs(struct outputs *o, struct nb_err *err)
-{
-    nb_status st;
-    for (int i = 0; i < OUT_N; i++)
-        if (o->want[i] && (st = nb_out_commit(&o->f[i], err)) != NB_OK) {
-            for (int j = 0; j < i; j++)
-                if (o->want[j] && o->f[j].committed)
-                    unlink(o->f[j].path);
-            return st;
-        }
-    return NB_OK;
-}
-
 static void print_notes(const struct nb_cli *cli)
 {
     if (cli->notes)
@@ -474,25 +266,26 @@ struct run {
     struct nb_cli cli;
     int have_cli;
     struct inputs in;
-    struct outputs outs;
+    struct nb_outputs outs;
     struct nb_scene sc;
     int have_scene;
     struct nb_render_result R;
     struct nb_nxmx *h5;
+    int h5_open; /* nb_nxmx_create was called on every rank: every rank must close */
     uint16_t *int_img, *noise_img; /* rank 0, for HDF5 */
     struct nb_err err;
 };
 
+static nb_status hdf5_close(struct run *r, int ok, const char *end_time);
+
 static void run_fini(struct run *r)
 {
-    temp_clear();
-    if (r->h5)
-        nb_nxmx_close(r->h5, 0, "", NULL); /* a failed run removes its .partial file */
-    r->h5 = NULL;
+    if (r->h5_open) /* every rank: the ranks agreed on the failure */
+        hdf5_close(r, 0, "");
     free(r->int_img);
     free(r->noise_img);
     r->int_img = r->noise_img = NULL;
-    outputs_discard(&r->outs);
+    nb_outputs_fini(&r->outs); /* removes what was not committed; releases the locks */
     nb_render_result_fini(&r->R);
     if (r->have_scene)
         nb_scene_fini(&r->sc);
@@ -574,7 +367,7 @@ static nb_status set_up(struct run *r)
     }
     if (in->hkl_msgs.s)
         fputs(in->hkl_msgs.s, stdout);
-    if (r->outs.want[OUT_FDUMP])
+    if (nb_outputs_have(&r->outs, NB_OUT_FDUMP))
         printf("writing dump file for next time: %s\n", "Fdump.bin");
     else if (in->have_hkl && !in->from_dump && !cli->no_fdump)
         printf("WARNING: unable to open dump file: %s\n", "Fdump.bin");
@@ -606,14 +399,22 @@ static nb_status set_up(struct run *r)
     return NB_OK;
 }
 
+/* Release everything, shut HDF5 down (before MPI, which parallel HDF5 still uses), leave the
+ * process group. */
+static void process_end(struct run *r)
+{
+    run_fini(r);
+    nb_hdf5_fini();
+    nb_dist_fini(r->d);
+}
+
 static int finish(struct run *r, nb_status st)
 {
     if (st != NB_OK && r->rank == 0) {
         fflush(stdout);
         fprintf(stderr, "error: %s\n", r->err.msg[0] ? r->err.msg : nb_strerror(st));
     }
-    run_fini(r);
-    nb_dist_fini(r->d);
+    process_end(r);
     return st == NB_OK ? 0 : 9;
 }
 
@@ -644,6 +445,139 @@ static void fill_meta(struct run *r, int argc, char **argv, const char *start_ti
     m->p1 = m->p_star = -1;
 }
 
+static int want_fdump(const struct run *r)
+{
+    return r->in.have_hkl && !r->in.from_dump && !r->cli.no_fdump;
+}
+
+/* How long a rank whose collective HDF5 call failed waits for the others before it ends the
+ * job (they may be stuck inside the call): NB_COLLECTIVE_TIMEOUT seconds, default 10. */
+static double stuck_after_s(void)
+{
+    const char *v = getenv("NB_COLLECTIVE_TIMEOUT");
+    double t = v ? atof(v) : 10.0;
+    return t > 0 ? t : 10.0;
+}
+
+static int agree_cb(void *ctx, nb_status *st, struct nb_err *err, double seconds)
+{
+    if (seconds < 0) {
+        *st = nb_dist_agree(ctx, *st, err);
+        return 0;
+    }
+    nb_status local = *st;
+    *st = nb_dist_agree_within(ctx, local, err, seconds);
+    return *st == NB_E_COMM && local != NB_E_COMM ? -1 : 0;
+}
+
+/* A collective HDF5 call failed here while other ranks wait inside it: report, remove this
+ * process's temporary and lock files, end every rank (exit status 9). */
+static void stuck_cb(void *ctx, const struct nb_err *err)
+{
+    fflush(stdout);
+    fprintf(stderr, "error: %s; ending the job\n", err->msg);
+    fflush(stderr);
+    nb_outset_unlink_all_from_signal();
+    nb_dist_abort(ctx, 9);
+}
+
+/* Every rank creates the HDF5 file that rank 0 reserved (its temporary name is broadcast). */
+static nb_status hdf5_open(struct run *r, const struct nb_nxmx_meta *meta)
+{
+    unsigned char *name = NULL;
+    size_t len = 0;
+    nb_status st = NB_OK;
+    if (r->rank == 0) {
+        const char *f = nb_outputs_file(&r->outs, NB_OUT_HDF5);
+        len = strlen(f) + 1;
+        name = (unsigned char *)strdup(f);
+        st = name ? NB_OK : NB_E_NOMEM;
+    }
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK)
+        return st;
+    st = nb_dist_bcast_alloc(r->d, &name, &len, 0);
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK) {
+        free(name);
+        return st;
+    }
+    struct nb_nxmx_sync sync = {agree_cb, stuck_cb, r->d, stuck_after_s()};
+    st = nb_nxmx_create((const char *)name, r->cli.hdf5, meta, &sync, &r->h5, &r->err);
+    r->h5_open = 1;
+    free(name);
+    return st; /* agreed by nb_nxmx_create */
+}
+
+/* After the render: band layout, carry cache, images, close.  Collective; agreed status. */
+static nb_status hdf5_finish(struct run *r, struct nb_nxmx_meta *meta)
+{
+    struct nb_nxmx_band *bands = calloc((size_t)r->R.n_bands, sizeof *bands);
+    nb_status st = bands ? NB_OK : NB_E_NOMEM;
+    if (!bands)
+        nb_err_set(&r->err, "out of memory for the band table");
+    for (int b = 0; bands && b < r->R.n_bands; b++) {
+        const struct nb_band_record *x = &r->R.bands[b];
+        bands[b].row0 = x->row0;
+        bands[b].n_rows = x->n_rows;
+        bands[b].in_state = x->in_state;
+        bands[b].out_state = x->out_state;
+        memcpy(bands[b].in_vec, x->in_vec, sizeof bands[b].in_vec);
+        memcpy(bands[b].out_vec, x->out_vec, sizeof bands[b].out_vec);
+        bands[b].in_last = x->in_last;
+        bands[b].out_last = x->out_last;
+    }
+    meta->n_bands = r->R.n_bands;
+    meta->bands = bands;
+    meta->p1 = r->R.p1;
+    meta->p_star = r->R.p_star;
+    st = nb_dist_agree(r->d, st, &r->err);
+    if (st == NB_OK)
+        st = nb_nxmx_write_run(r->h5, meta, &r->err);
+    if (st == NB_OK)
+        st = nb_nxmx_write_images(r->h5, r->R.band_row0, r->R.band_rows, r->R.band_img,
+                                  r->noise_img, r->int_img, &r->err);
+    free(bands);
+    meta->bands = NULL;
+    char end_time[32];
+    iso_time(end_time, sizeof end_time);
+    nb_dist_bcast(r->d, end_time, sizeof end_time, 0);
+    nb_status cst = hdf5_close(r, st == NB_OK, end_time);
+    return st == NB_OK ? cst : st;
+}
+
+/* Close on every rank, then agree on the close: a rank whose close failed waits only so long
+ * for the others, which may be stuck inside it (then stuck_cb ends the job). */
+static nb_status hdf5_close(struct run *r, int ok, const char *end_time)
+{
+    nb_status st = nb_nxmx_close(r->h5, ok, end_time, &r->err);
+    r->h5 = NULL;
+    r->h5_open = 0;
+    if (agree_cb(r->d, &st, &r->err, st != NB_OK ? stuck_after_s() : -1.0) != 0)
+        stuck_cb(r->d, &r->err);
+    return st;
+}
+
+/* Rank 0 after the render: console lines, traces, the reference images (temporary files). */
+static nb_status report_and_write(struct run *r)
+{
+    const struct nb_cli *cli = &r->cli;
+    if (r->R.p_star >= 0) {
+        printf("WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: "
+               "%g,%g,%g,%d,%d,%d \n",
+               r->R.trig_hkl[0], r->R.trig_hkl[1], r->R.trig_hkl[2], r->R.trig_hkl0[0],
+               r->R.trig_hkl0[1], r->R.trig_hkl0[2]);
+        printf("WARNING: further warnings will not be printed! ");
+    }
+    if (cli->trace_s >= 0 && cli->trace_f >= 0)
+        trace_pixel(&r->sc, &r->R, cli->trace_s, cli->trace_f);
+    if (cli->printout)
+        printout_pixels(&r->sc, cli, &r->R);
+    printf("\n");
+    printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
+           r->R.omega_sum / r->sc.steps, 100 * r->R.omega_sum / r->sc.steps / 4 / NB_PI);
+    return nb_outputs_write_images(cli, &r->sc, want_fdump(r) ? &r->in.hkl : NULL, &r->outs,
+                                   r->R.img, &r->int_img, &r->noise_img, &r->err);
+}
+
 int nb_run(int argc, char **argv)
 {
     struct run r;
@@ -651,12 +585,15 @@ int nb_run(int argc, char **argv)
     nb_status st;
     int help = 0;
     memset(&r, 0, sizeof r);
+    nb_hdf5_init();
+    nb_outputs_init(&r.outs);
     if ((st = nb_dist_init(&argc, &argv, &r.d)) != NB_OK) {
         fprintf(stderr, "error: MPI: initialisation failed\n");
         return 9;
     }
     r.rank = nb_dist_rank(r.d);
     r.size = nb_dist_size(r.d);
+    nb_fault_set_rank(r.rank);
     install_signal_cleanup();
     if (r.rank != 0 && !freopen("/dev/null", "w", stdout)) /* one console: rank 0's */
         return finish(&r, NB_E_OUTPUT);
@@ -667,14 +604,12 @@ int nb_run(int argc, char **argv)
         printf("MPI:  %s\n", NB_HAVE_MPI ? nb_dist_library() : "not built (NB_WITH_MPI=OFF)");
         printf("HDF5: %s\n", nb_hdf5_describe());
         printf("CUDA: %s\n", nb_cuda_describe());
-        run_fini(&r);
-        nb_dist_fini(r.d);
+        process_end(&r);
         return 0;
     }
     if (help) {
         int rc = r.rank == 0 ? usage_exit(&r.cli, 0) : 0;
-        run_fini(&r);
-        nb_dist_fini(r.d);
+        process_end(&r);
         return rc;
     }
     if (st != NB_OK)
@@ -692,11 +627,10 @@ int nb_run(int argc, char **argv)
     if ((!cli->hkl && !r.in.have_hkl && cli->cfg.default_F == 0.0) ||
         (!cli->mat && cli->cfg.cell_a == 0.0)) {
         int rc = r.rank == 0 ? usage_exit(cli, 9) : 9;
-        run_fini(&r);
-        nb_dist_fini(r.d);
+        process_end(&r);
         return rc;
     }
-    st = r.rank == 0 ? outputs_prepare(cli, &r.in, &r.outs, &r.err) : NB_OK;
+    st = r.rank == 0 ? nb_outputs_prepare(cli, want_fdump(&r), &r.outs, &r.err) : NB_OK;
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
     st = set_up(&r);
@@ -706,78 +640,22 @@ int nb_run(int argc, char **argv)
     iso_time(start_time, sizeof start_time);
     nb_dist_bcast(r.d, start_time, sizeof start_time, 0); /* identical attributes everywhere */
     struct nb_nxmx_meta meta;
-    char partial[4200];
-    if (cli->hdf5) {
-        fill_meta(&r, argc, argv, start_time, &meta);
-        snprintf(partial, sizeof partial, "%s.partial", cli->hdf5);
-        if (r.rank == 0)
-            temp_register(partial);
-        st = nb_nxmx_create(cli->hdf5, &meta, &r.h5, &r.err);
-        if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
-            return finish(&r, st);
-    }
+    fill_meta(&r, argc, argv, start_time, &meta);
+    if (cli->hdf5 && (st = hdf5_open(&r, &meta)) != NB_OK)
+        return finish(&r, st);
 
     st = nb_render_distributed(r.d, &r.sc, cli->progress && !cli->printout, &r.R, &r.err);
     if (st != NB_OK)
         return finish(&r, st);
-    if (r.rank == 0) {
-        if (r.R.p_star >= 0) {
-            printf("WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: "
-                   "%g,%g,%g,%d,%d,%d \n",
-                   r.R.trig_hkl[0], r.R.trig_hkl[1], r.R.trig_hkl[2], r.R.trig_hkl0[0],
-                   r.R.trig_hkl0[1], r.R.trig_hkl0[2]);
-            printf("WARNING: further warnings will not be printed! ");
-        }
-        if (cli->trace_s >= 0 && cli->trace_f >= 0)
-            trace_pixel(&r.sc, &r.R, cli->trace_s, cli->trace_f);
-        if (cli->printout)
-            printout_pixels(&r.sc, cli, &r.R);
-        printf("\n");
-        printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
-               r.R.omega_sum / r.sc.steps, 100 * r.R.omega_sum / r.sc.steps / 4 / NB_PI);
-        st = write_outputs(cli, &r.sc, &r.in, &r.outs, &r.R, &r.int_img, &r.noise_img, &r.err);
-    }
+    st = r.rank == 0 ? report_and_write(&r) : NB_OK;
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
-    if (r.h5) {
-        struct nb_nxmx_band *bands = calloc((size_t)r.R.n_bands, sizeof *bands);
-        st = bands ? NB_OK : NB_E_NOMEM;
-        if (bands) {
-            for (int b = 0; b < r.R.n_bands; b++) {
-                const struct nb_band_record *x = &r.R.bands[b];
-                bands[b].row0 = x->row0;
-                bands[b].n_rows = x->n_rows;
-                bands[b].in_state = x->in_state;
-                bands[b].out_state = x->out_state;
-                memcpy(bands[b].in_vec, x->in_vec, sizeof bands[b].in_vec);
-                memcpy(bands[b].out_vec, x->out_vec, sizeof bands[b].out_vec);
-                bands[b].in_last = x->in_last;
-                bands[b].out_last = x->out_last;
-            }
-            meta.n_bands = r.R.n_bands;
-            meta.bands = bands;
-            meta.p1 = r.R.p1;
-            meta.p_star = r.R.p_star;
-            st = nb_nxmx_write_run(r.h5, &meta, &r.err);
-            free(bands);
-        }
-        if (st == NB_OK)
-            st = nb_nxmx_write_images(r.h5, r.R.band_row0, r.R.band_rows, r.R.band_img,
-                                      r.noise_img, r.int_img, &r.err);
-        char end_time[32];
-        iso_time(end_time, sizeof end_time);
-        nb_dist_bcast(r.d, end_time, sizeof end_time, 0);
-        nb_status cst = nb_nxmx_close(r.h5, st == NB_OK, end_time, &r.err);
-        r.h5 = NULL;
-        if (st == NB_OK)
-            st = cst;
-        if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
-            return finish(&r, st);
-        if (r.rank == 0)
-            printf("wrote %s (NXmx; %s)\n", cli->hdf5, nb_hdf5_describe());
-    }
-    /* the reference files appear only once everything else has succeeded */
-    st = r.rank == 0 ? commit_outputs(&r.outs, &r.err) : NB_OK;
+    if (r.h5 && (st = hdf5_finish(&r, &meta)) != NB_OK)
+        return finish(&r, st);
+    /* every output appears at once, only when everything has succeeded, or none does */
+    st = r.rank == 0 ? nb_outputs_commit(&r.outs, &r.err) : NB_OK;
     st = nb_dist_agree(r.d, st, &r.err);
+    if (st == NB_OK && r.rank == 0 && cli->hdf5)
+        printf("wrote %s (NXmx; %s)\n", cli->hdf5, nb_hdf5_describe());
     return finish(&r, st);
 }

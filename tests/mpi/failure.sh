@@ -1,6 +1,7 @@
 #!/bin/sh
 # failure.sh -- one failing rank makes every rank stop promptly with ONE error line and no
-# output: bad input file, bad flag value, unwritable --hdf5 path, unwritable image path.
+# output (not even a hidden temporary or lock file): bad input file, bad flag value, unwritable
+# --hdf5 path, unwritable image path.
 # usage: failure.sh <nanobragg> <mpiexec> <scratch>
 bin=$1; mpiexec=$2; dir=$3
 base="-default_F 100 -cell 100 100 100 90 90 90 -detpixels 32 -distance 100 -noprogress"
@@ -13,7 +14,7 @@ check() { # name, expected substring, args...
   rc=$?
   took=$(( $(date +%s) - start ))
   nerr=$(grep -c '^error: ' err.txt)
-  left=$(ls | grep -v -e '^out.txt$' -e '^err.txt$' | tr '\n' ' ')
+  left=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' | tr '\n' ' ')
   if [ $rc = 0 ] || [ $rc = 124 ]; then echo "FAIL $name: exit status $rc (124 = hung)"; fail=1
   elif [ "$nerr" != 1 ]; then echo "FAIL $name: $nerr error lines"; cat err.txt; fail=1
   elif ! grep '^error: ' err.txt | grep -q -- "$want"; then echo "FAIL $name: error does not name '$want':"; cat err.txt; fail=1

@@ -1,6 +1,6 @@
 #!/bin/sh
-# interrupt.sh -- an interrupted run (SIGINT, SIGTERM) removes its temporary files, including
-# the HDF5 .partial file, and exits by the signal: no half-written output is left behind.
+# interrupt.sh -- an interrupted run (SIGINT, SIGTERM) removes its temporary and lock files,
+# the HDF5 file's included, and exits by the signal: no half-written output is left behind.
 # usage: interrupt.sh <nanobragg> <scratch dir> <hdf5 built: 1|0>
 bin=$1; dir=$2; h5=${3:-1}
 h5flag=""; [ "$h5" = 1 ] && h5flag="--hdf5 run.h5"
@@ -11,14 +11,16 @@ for sig in INT TERM; do
     -detpixels 1024 -mosaic 0.5 -mosaic_dom 10 -phisteps 5 -osc 0.5 -oversample 2 \
     -noprogress $h5flag > out.txt 2> err.txt &
   pid=$!
-  n=0  # wait until the temporary files exist (the run is then rendering)
-  while [ $n -lt 100 ] && ! ls ./*.tmp.* >/dev/null 2>&1; do sleep 0.1; n=$((n+1)); done
-  sleep 0.3
-  if { [ "$h5" = 1 ] && [ ! -e run.h5.partial ]; } || ! ls ./*.tmp.* >/dev/null 2>&1; then
+  # wait (polling, no fixed delay) until the temporary files exist: the run has reserved its
+  # outputs and renders; the HDF5 file is reserved last
+  want='^\.floatimage\.bin\..*\.part$'; [ "$h5" = 1 ] && want='^\.run\.h5\..*\.part$'
+  n=0
+  while [ $n -lt 3000 ] && ! ls -A | grep -q "$want"; do sleep 0.01; n=$((n+1)); done
+  if ! ls -A | grep -q "$want"; then
     echo "FAIL $sig: the temporary files never appeared"; fail=1; kill -KILL $pid; continue
   fi
   kill -$sig $pid; wait $pid; rc=$?
-  left=$(ls | grep -v -e '^out.txt$' -e '^err.txt$' | tr '\n' ' ')
+  left=$(ls -A | grep -v -e '^out.txt$' -e '^err.txt$' | tr '\n' ' ')
   if [ $rc -lt 128 ]; then echo "FAIL $sig: exit status $rc (finished before the signal?)"; fail=1
   elif [ -n "$left" ]; then echo "FAIL $sig: left behind: $left"; fail=1
   else echo "ok   $sig: exit status $rc, nothing left behind"; fi

@@ -1,0 +1,47 @@
+/* nb_outputs.h -- the files a run writes: checked and reserved before the render, written to
+ * temporary names, committed all together or not at all (src/io/nb_outfile.h).
+ *
+ * Under MPI rank 0 owns them; the HDF5 file is written by every rank into the temporary file
+ * that rank 0 reserved.  Entry points: nb_outputs_*().
+ */
+#ifndef NB_OUTPUTS_H
+#define NB_OUTPUTS_H
+
+#include <stdint.h>
+
+#include "../cli/nb_cli.h"
+#include "../engine/nb_scene.h"
+#include "../io/nb_outfile.h"
+
+enum nb_out_id { NB_OUT_FLOAT, NB_OUT_INT, NB_OUT_PGM, NB_OUT_NOISE, NB_OUT_HDF5, NB_OUT_FDUMP,
+                 NB_OUT_IDS };
+
+struct nb_outputs {
+    struct nb_outset set;
+    int idx[NB_OUT_IDS]; /* index in the set, -1 when not written */
+};
+
+/* No outputs yet (every index -1). */
+void nb_outputs_init(struct nb_outputs *o);
+/* Check and reserve every output of the command line (and Fdump.bin when want_fdump: a cache
+ * that is skipped, as nanoBragg skips it, when it cannot be written). */
+nb_status nb_outputs_prepare(const struct nb_cli *cli, int want_fdump, struct nb_outputs *o,
+                             struct nb_err *err);
+int nb_outputs_have(const struct nb_outputs *o, enum nb_out_id id);
+/* The file the HDF5 writer creates (NULL without --hdf5). */
+const char *nb_outputs_file(const struct nb_outputs *o, enum nb_out_id id);
+
+/* Statistics, the reference images and their console lines, written to their temporary
+ * files.  The int and noise images are handed back (malloc'ed) for the HDF5 file.  fdump: the
+ * grid to cache in Fdump.bin (NULL: none). */
+nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scene *sc,
+                                  const struct nb_hkl_grid *fdump, struct nb_outputs *o,
+                                  const float *img, uint16_t **int_out, uint16_t **noise_out,
+                                  struct nb_err *err);
+
+/* Put every output in place, or none. */
+nb_status nb_outputs_commit(struct nb_outputs *o, struct nb_err *err);
+/* Remove what was not committed, release the locks.  NULL-safe, idempotent. */
+void nb_outputs_fini(struct nb_outputs *o);
+
+#endif
