@@ -414,6 +414,16 @@ static const struct row rows[] = {
     {"dispsteps_2e9", B_CELL, "-dispsteps 2000000000 -dispersion 10", "-dispsteps", 0, 1},
     {"divsteps_1e5_squared", B_CELL, "-hdivsteps 100000 -vdivsteps 100000 -divergence 1",
      "divsteps", 0, 1},
+    /* the automatic oversampling estimate with the beam spot behind the sample: beyond an int,
+     * the reference's conversion is undefined behaviour */
+    {"twotheta_90_auto_oversample", B_CELL, "-twotheta 90.0000000001", "-oversample", 0, 0},
+    {"close_distance_behind_auto_oversample", B_CELL,
+     "-close_distance 1e-12 -detector_roty 179 -pivot beam", "-oversample", 0, 0},
+    /* step counts ceil(range/step) beyond an int (an undefined conversion in the reference) */
+    {"osc_phistep_1e600", B_CELL, "-osc 1e300 -phistep 1e-300", "-phistep", 0, 0},
+    {"osc_phistep_1e13", B_CELL, "-osc 1e10 -phistep 1e-3", "-osc", 0, 0},
+    {"divergence_hdivstep_inf", B_CELL, "-divergence 1e300 -hdivstep 1e-300", "-hdivstep", 0, 0},
+    {"vdivrange_vdivstep_1e20", B_CELL, "-vdivrange 1e10 -vdivstep 1e-10", "-vdivstep", 0, 0},
 };
 
 /* Positive controls: valid invocations that must succeed and write their files. */
@@ -438,6 +448,11 @@ static const struct control controls[] = {
      {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
     {"ok_nonoise_nopgm", B_CELL, "-nonoise -nopgm -floatfile f.bin -intfile i.img", 0,
      {"f.bin", "i.img", NULL}},
+    /* large but finite: the reference's image is finite, so these run (docs/cli.md §1.2) */
+    {"ok_N_2e9_explicit_oversample", B_CELL, "-N 2000000000 -oversample 1", 0,
+     {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
+    {"ok_twotheta_120_behind", B_CELL, "-twotheta 120", 0, /* a negative but finite image */
+     {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
 };
 
 /* ------------------------------------------------------------------ checks */
