@@ -414,6 +414,15 @@ static const struct row rows[] = {
     {"dispsteps_2e9", B_CELL, "-dispsteps 2000000000 -dispersion 10", "-dispsteps", 0, 1},
     {"divsteps_1e5_squared", B_CELL, "-hdivsteps 100000 -vdivsteps 100000 -divergence 1",
      "divsteps", 0, 1},
+    /* finite values that overflow: refused before rendering where every pixel would be inf or
+     * NaN, otherwise by the scan of the rendered image; never an inf/NaN image with exit 0 */
+    {"default_F_1e308", B_CELL, "-default_F 1e308", "-default_F", 0, 0},
+    {"flux_fluence_inf", B_CELL, "-flux 1e300 -exposure 1e10 -beamsize 1e-5", "-flux", 0, 0},
+    {"flux_beamsize_0", B_CELL, "-flux 1e12 -exposure 1 -beamsize 0", "-beamsize", 0, 0},
+    {"water_1e120", B_CELL, "-water 1e120", "-water", 0, 0},
+    {"mosaic_1e41_2_domains", B_CELL, "-N 5 -mosaic 1e41 -mosaic_dom 2", "-mosaic", 0, 0},
+    {"xtalsize_1e100_round", B_CELL, "-xtalsize 1e100 -beamsize 1e100 -oversample 1 -round_xtal",
+     "-xtalsize", 0, 0},
     /* the automatic oversampling estimate with the beam spot behind the sample: beyond an int,
      * the reference's conversion is undefined behaviour */
     {"twotheta_90_auto_oversample", B_CELL, "-twotheta 90.0000000001", "-oversample", 0, 0},
@@ -450,6 +459,8 @@ static const struct control controls[] = {
      {"f.bin", "i.img", NULL}},
     /* large but finite: the reference's image is finite, so these run (docs/cli.md §1.2) */
     {"ok_N_2e9_explicit_oversample", B_CELL, "-N 2000000000 -oversample 1", 0,
+     {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
+    {"ok_mosaic_1e41_one_domain", B_CELL, "-N 5 -mosaic 1e41 -mosaic_dom 1", 0,
      {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
     {"ok_twotheta_120_behind", B_CELL, "-twotheta 120", 0, /* a negative but finite image */
      {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
