@@ -99,6 +99,7 @@ static void make_fixtures(void)
     add_text("nan.hkl", "0 0 0 100\n1 0 0 nan\n");
     add_text("inf.hkl", "0 0 0 100\n1 0 0 inf\n");
     add_text("huge.hkl", "0 0 0 1\n1000000 1000000 1000000 1\n");
+    add_text("bigF.hkl", "0 0 0 1e30\n1 0 0 1e30\n0 1 0 1e30\n0 0 1 1e30\n");
 
     add_text("good.mat", "0.01 0 0\n0 0.01 0\n0 0 0.01\n");
     add_text("zero.mat", "0 0 0\n0 0 0\n0 0 0\n");
@@ -417,10 +418,18 @@ static const struct row rows[] = {
     /* finite values that overflow: refused before rendering where every pixel would be inf or
      * NaN, otherwise by the scan of the rendered image; never an inf/NaN image with exit 0 */
     {"default_F_1e308", B_CELL, "-default_F 1e308", "-default_F", 0, 0},
+    {"default_F_1e30", B_CELL, "-default_F 1e30", "-default_F", 0, 0},
+    {"hkl_F_1e30", B_CELL, "-hkl bigF.hkl", "-hkl", 0, 0},
+    {"fluence_1e308", B_CELL, "-fluence 1e308", "-fluence", 0, 0},
     {"flux_fluence_inf", B_CELL, "-flux 1e300 -exposure 1e10 -beamsize 1e-5", "-flux", 0, 0},
     {"flux_beamsize_0", B_CELL, "-flux 1e12 -exposure 1 -beamsize 0", "-beamsize", 0, 0},
+    {"flux_1e200", B_CELL, "-flux 1e200 -exposure 1 -beamsize 0.1", "-flux", 0, 0},
     {"water_1e120", B_CELL, "-water 1e120", "-water", 0, 0},
+    {"water_1e30", B_CELL, "-water 1e30", "-water", 0, 0},
+    {"polar_1e308", B_CELL, "-polar 1e308", "-polar", 0, 0},
+    {"polar_neg_1e308", B_CELL, "-polar -1e308", "-polar", 0, 0},
     {"mosaic_1e41_2_domains", B_CELL, "-N 5 -mosaic 1e41 -mosaic_dom 2", "-mosaic", 0, 0},
+    {"N_2e9_on_bragg", B_CELL, "-N 2000000000 -oversample 1 -Xbeam 1.6 -Ybeam 1.6", "-N", 0, 0},
     {"xtalsize_1e100_round", B_CELL, "-xtalsize 1e100 -beamsize 1e100 -oversample 1 -round_xtal",
      "-xtalsize", 0, 0},
     /* the automatic oversampling estimate with the beam spot behind the sample: beyond an int,
