@@ -1,7 +1,9 @@
-/* nb_image.c -- statistics and integer/PGM/noise images (see nb_image.h). */
+/* nb_image.c -- statistics, integer/PGM/noise images and the finiteness scan (see nb_image.h). */
 #include "nb_image.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static int in_roi(const struct nb_scene *sc, int s, int f)
@@ -127,4 +129,54 @@ void nb_noise_image(const struct nb_scene *sc, const float *img, double adc, str
         }
     *photons = sum;
     *overloads = over;
+}
+
+size_t nb_image_count_nonfinite(const float *img, size_t n, size_t *first)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(img[i])) {
+            if (bad++ == 0)
+                *first = i;
+        }
+    return bad;
+}
+
+/* Largest |F| of the structure-factor grid (for the message only). */
+static double grid_max_abs(const struct nb_kparams *K)
+{
+    double m = 0.0;
+    if (!K->hkls || !K->Fhkl)
+        return m;
+    const size_t n =
+        (size_t)(K->h_range + 1) * (size_t)(K->k_range + 1) * (size_t)(K->l_range + 1);
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(K->Fhkl[i]) <= m)) /* NaN cannot be in the grid; keep the largest */
+            m = fabs(K->Fhkl[i]);
+    return m;
+}
+
+nb_status nb_image_check_finite(const struct nb_scene *sc, const float *img, struct nb_err *err)
+{
+    const size_t n = (size_t)sc->fpixels * (size_t)sc->spixels;
+    size_t first = 0;
+    const size_t bad = nb_image_count_nonfinite(img, n, &first);
+    if (bad == 0)
+        return NB_OK;
+    const struct nb_kparams *K = &sc->k;
+    char F[96];
+    if (K->hkls)
+        snprintf(F, sizeof F, "default_F %g, largest -hkl |F| %g", K->default_F,
+                 grid_max_abs(K));
+    else
+        snprintf(F, sizeof F, "default_F %g", K->default_F);
+    nb_err_set(err,
+               "-default_F/-hkl, -N, -fluence/-flux, -water, -polar: the intensity overflows "
+               "(beyond %g photons per pixel in single precision): %zu of %zu pixels are inf "
+               "or NaN, the first %g at slow %zu fast %zu; in effect: %s, N %gx%gx%g, fluence "
+               "%g photons/m^2, water %g um, Kahn factor %g%s",
+               (double)FLT_MAX, bad, n, (double)img[first], first / (size_t)sc->fpixels,
+               first % (size_t)sc->fpixels, F, K->Na, K->Nb, K->Nc, K->fluence,
+               K->water_size * 1e6, K->kahn, K->nopolar ? " (-nopolar)" : "");
+    return NB_E_USAGE;
 }

@@ -3,13 +3,16 @@
  * All computed on the whole gathered float image, serially in raster order, exactly as the
  * reference does (spec/physics.md §17, spec/formats.md §6, §8, §9): statistics, the SMV
  * integer image, the PGM bytes and the Poisson noise image (which consumes the shared
- * generator).  Pure computations; writing the files is src/io's job.
+ * generator), and the scan that keeps an inf/NaN image from being written.  Pure
+ * computations; writing the files is src/io's job.
  */
 #ifndef NB_IMAGE_H
 #define NB_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "../util/nb_status.h"
 #include "nb_scene.h"
 
 struct nb_stats {
@@ -32,5 +35,15 @@ void nb_pgm_image(const struct nb_scene *sc, const float *img, double scale, uin
 /* Poisson noise over the ROI in raster order; returns photons and overloads. */
 void nb_noise_image(const struct nb_scene *sc, const float *img, double adc, struct nb_rng *rng,
                     long *seed, uint16_t *out, double *photons, int *overloads);
+
+/* Non-finite pixels (NaN, +inf, -inf) among the n pixels of a float image: returns how many,
+ * and stores the raster index of the first in *first (left unchanged when there is none). */
+size_t nb_image_count_nonfinite(const float *img, size_t n, size_t *first);
+
+/* The catch-all of docs/cli.md §1.2: NB_OK when every pixel of the rendered float image
+ * (fpixels x spixels) is finite; otherwise NB_E_USAGE with one line naming the inputs whose
+ * size can overflow the intensity, the values in effect and the first bad pixel.  Called by
+ * the program after rendering and before any output is written. */
+nb_status nb_image_check_finite(const struct nb_scene *sc, const float *img, struct nb_err *err);
 
 #endif

@@ -275,8 +275,29 @@ nb_status nb_setup_begin(const struct nb_config *c, struct nb_scene *sc,
 
 /* ===================================================================== stage 2 */
 
-/* One family of the divergence / dispersion auto-selection table (physics.md §2.2-§2.3). */
-static void resolve_range(double *range, double *step, int *count)
+/* ceil(range / step) as a step count (range >= 0, step > 0).  The reference converts it with
+ * an (int) cast, which is undefined behaviour when the quotient does not fit in an int (a huge
+ * range or a tiny step); -1 then, and the caller names the flags (cli.md §6.1). */
+static int ceil_count(double range, double step)
+{
+    const double n = ceil(range / step);
+    return n < 2147483648.0 ? (int)n : -1;
+}
+
+/* The error for a range / step that gives more steps than an int holds.  `scale` converts the
+ * SI values back to the unit of the flags, for the message. */
+static nb_status too_many_steps(const char *flags, double range, double step, double scale,
+                                const char *unit, struct nb_err *err)
+{
+    nb_err_set(err, "%s: a range of %g %s in steps of %g %s is %.3g steps, more than %d", flags,
+               range * scale, unit, step * scale, unit, ceil(range / step), 2147483647);
+    return NB_E_USAGE;
+}
+
+/* One family of the divergence / dispersion auto-selection table (physics.md §2.2-§2.3).
+ * flags, scale, unit: for the error message (see too_many_steps). */
+static nb_status resolve_range(double *range, double *step, int *count, const char *flags,
+                               double scale, const char *unit, struct nb_err *err)
 {
     if (*count <= 0) {
         if (*range < 0.0) {
@@ -292,8 +313,8 @@ static void resolve_range(double *range, double *step, int *count)
             if (*step <= 0.0) {
                 *step = *range;
                 *count = 2;
-            } else {
-                *count = (int)ceil(*range / *step);
+            } else if ((*count = ceil_count(*range, *step)) < 0) {
+                return too_many_steps(flags, *range, *step, scale, unit, err);
             }
         }
     } else {
@@ -313,6 +334,7 @@ static void resolve_range(double *range, double *step, int *count)
             }
         }
     }
+    return NB_OK;
 }
 
 static void sanity(double *range, double *step, int *count)
@@ -324,7 +346,7 @@ static void sanity(double *range, double *step, int *count)
     }
 }
 
-static void resolve_phi(const struct nb_config *c, struct nb_scene *sc)
+static nb_status resolve_phi(const struct nb_config *c, struct nb_scene *sc, struct nb_err *err)
 {
     double osc = c->osc, phistep = c->phistep;
     int phisteps = c->phisteps;
@@ -342,8 +364,8 @@ static void resolve_phi(const struct nb_config *c, struct nb_scene *sc)
             if (phistep <= 0.0) {
                 phisteps = 2;
                 phistep = osc / 2.0;
-            } else {
-                phisteps = (int)ceil(osc / phistep);
+            } else if ((phisteps = ceil_count(osc, phistep)) < 0) {
+                return too_many_steps("-osc/-phistep", osc, phistep, NB_RTD, "deg", err);
             }
         }
     } else {
@@ -366,9 +388,11 @@ static void resolve_phi(const struct nb_config *c, struct nb_scene *sc)
     sc->osc = osc;
     sc->phistep = phistep;
     sc->phisteps = phisteps;
+    return NB_OK;
 }
 
-static void resolve_thickness(const struct nb_config *c, struct nb_scene *sc)
+static nb_status resolve_thickness(const struct nb_config *c, struct nb_scene *sc,
+                                   struct nb_err *err)
 {
     double thick = c->detector_thick, step = c->detector_thickstep;
     int count = c->detector_thicksteps;
@@ -386,8 +410,8 @@ static void resolve_thickness(const struct nb_config *c, struct nb_scene *sc)
             if (step <= 0.0) {
                 count = 2;
                 step = thick / count;
-            } else {
-                count = (int)ceil(thick / step);
+            } else if ((count = ceil_count(thick, step)) < 0) {
+                return too_many_steps("-detector_thick", thick, step, 1e6, "um", err);
             }
         }
     } else {
@@ -412,6 +436,7 @@ static void resolve_thickness(const struct nb_config *c, struct nb_scene *sc)
     sc->detector_thickstep = step;
     sc->n_layers = count;
     sc->detector_mu = c->detector_mu;
+    return NB_OK;
 }
 
 static void resolve_mosaic(const struct nb_config *c, struct nb_scene *sc,
@@ -516,8 +541,9 @@ static void detector_orient(const struct nb_config *c, struct nb_scene *sc,
 nb_status nb_setup_geometry(const struct nb_config *c, struct nb_scene *sc,
                             const struct nb_msg_sink *out, struct nb_err *err)
 {
-    (void)err;
-    resolve_phi(c, sc);
+    nb_status st;
+    if ((st = resolve_phi(c, sc, err)) != NB_OK)
+        return st;
     sc->hdivrange = c->hdivrange;
     sc->hdivstep = c->hdivstep;
     sc->hdivsteps = c->hdivsteps;
@@ -527,10 +553,14 @@ nb_status nb_setup_geometry(const struct nb_config *c, struct nb_scene *sc,
     sc->dispersion = c->dispersion;
     sc->dispstep = c->dispstep;
     sc->dispsteps = c->dispsteps;
-    resolve_range(&sc->hdivrange, &sc->hdivstep, &sc->hdivsteps);
-    resolve_range(&sc->vdivrange, &sc->vdivstep, &sc->vdivsteps);
-    resolve_range(&sc->dispersion, &sc->dispstep, &sc->dispsteps);
-    resolve_thickness(c, sc);
+    if ((st = resolve_range(&sc->hdivrange, &sc->hdivstep, &sc->hdivsteps,
+                            "-divergence/-hdivrange/-hdivstep", 1000.0, "mrad", err)) != NB_OK ||
+        (st = resolve_range(&sc->vdivrange, &sc->vdivstep, &sc->vdivsteps,
+                            "-divergence/-vdivrange/-vdivstep", 1000.0, "mrad", err)) != NB_OK ||
+        (st = resolve_range(&sc->dispersion, &sc->dispstep, &sc->dispsteps, "-dispersion", 100.0,
+                            "%", err)) != NB_OK ||
+        (st = resolve_thickness(c, sc, err)) != NB_OK)
+        return st;
     if (sc->detector_thick > 0.0 && sc->detector_mu < 0.0) {
         sc->detector_mu = 1.0 / sc->detector_thick;
         nb_emitf(out, "WARNING: setting detector attenuation depth to %g m\n", sc->detector_mu);

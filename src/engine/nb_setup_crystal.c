@@ -317,12 +317,24 @@ nb_status nb_setup_crystal(const struct nb_config *c, struct nb_scene *sc,
         xmax = xc;
     double rps = sc->lambda0 * sc->distance / sc->pixel_size;
     double rec = ceil(3.0 * xmax / rps);
-    if (!(rec < 1e6)) {
+    if (c->oversample <= 0 && !(rec < 1e6)) {
         nb_err_set(err, "-oversample: the crystal (%g m) needs %g-fold oversampling; give "
                    "-oversample explicitly", xmax, rec);
         return NB_E_USAGE;
     }
-    sc->recommended_oversample = (int)rec;
+    /* A detector rotated so that the beam meets its plane behind the sample (distance < 0)
+     * makes the estimate negative; beyond an int, the reference's (int) cast of it is
+     * undefined behaviour, so automatic oversampling is refused there (docs/cli.md §1.2). */
+    if (c->oversample <= 0 && !(rec >= -2147483648.0)) {
+        nb_err_set(err, "-oversample: the automatic estimate (%g) is undefined: the detector "
+                   "geometry (-distance, -close_distance, -twotheta, -detector_rot*) puts the "
+                   "beam spot %g m behind the sample; give -oversample explicitly", rec,
+                   -sc->distance);
+        return NB_E_USAGE;
+    }
+    /* With -oversample given, the estimate only decides a warning: converted as x86-64
+     * converts it (a value beyond an int gives INT_MIN, hence 1), without undefined behaviour */
+    sc->recommended_oversample = nb_d2i(rec);
     if (sc->recommended_oversample <= 0)
         sc->recommended_oversample = 1;
     sc->oversample = c->oversample;

@@ -14,6 +14,9 @@
 
 /* ===================================================================== stage 4 */
 
+/* The smallest double that converts to float as +inf (FLT_MAX plus half its last place). */
+#define FLOAT_OVERFLOW 0x1.ffffffp+127
+
 /* Angles of divergence grid point (ih, iv) and whether the elliptical trim keeps it
  * (physics.md §4.2; with a zero range the test is NaN and nothing is trimmed, Q26). */
 static int div_point(const struct nb_config *c, const struct nb_scene *sc, int ih, int iv,
@@ -174,6 +177,62 @@ static nb_status make_lattice_tables(struct nb_scene *sc, struct nb_err *err)
         }
     }
     free(rot);
+    return NB_OK;
+}
+
+/* Is any pixel rendered (ROI clipped to the detector, and mask)?  With none, the image is all
+ * zero whatever the intensities, so the overflow checks below have nothing to refuse. */
+static int any_pixel_rendered(const struct nb_config *c, const struct nb_scene *sc)
+{
+    const int f1 = sc->roi_xmax < sc->fpixels - 1 ? sc->roi_xmax : sc->fpixels - 1;
+    const int s1 = sc->roi_ymax < sc->spixels - 1 ? sc->roi_ymax : sc->spixels - 1;
+    for (int s = sc->roi_ymin; s <= s1; s++)
+        for (int f = sc->roi_xmin; f <= f1; f++)
+            if (!c->mask || c->mask->data[(size_t)s * (size_t)sc->fpixels + (size_t)f] != 0)
+                return 1;
+    return 0;
+}
+
+/* Finite inputs whose size makes EVERY rendered pixel inf or NaN, refused before rendering
+ * (docs/cli.md §1.2; the reference writes such an image with exit status 0).  A pixel is
+ * r_e^2 fluence (I_bg + sum of F^2 F_latt^2) / steps times its factors (physics.md §6, §14);
+ * each test below makes that non-finite for every rendered pixel, so no finite run is ever
+ * refused here.  Overflows that reach only some pixels, or only the single-precision image,
+ * are caught after rendering by nb_image_check_finite(). */
+static nb_status check_overflow(const struct nb_config *c, const struct nb_scene *sc,
+                                const struct nb_hkl_grid *hkl, struct nb_err *err)
+{
+    if (!any_pixel_rendered(c, sc))
+        return NB_OK;
+    if (!isfinite(sc->fluence)) { /* -fluence itself is finite: this is flux*exposure/size^2 */
+        nb_err_set(err, "-flux/-exposure/-beamsize: the fluence %g photons/s x %g s / (%g m)^2 "
+                   "is %g photons/m^2; every pixel would be inf or NaN", c->flux, c->exposure,
+                   c->beamsize, sc->fluence);
+        return NB_E_USAGE;
+    }
+    if (!isfinite(sc->I_bg)) { /* the accumulator of every pixel starts from it */
+        nb_err_set(err, "-water: the background of %g um of water at %g photons/m^2 overflows; "
+                   "every pixel would be inf or NaN", sc->water_size * 1e6, sc->fluence);
+        return NB_E_USAGE;
+    }
+    /* The two below make every term of the sum inf or NaN; every pixel has terms unless -dmin
+     * cuts them (Q14).  A square lattice factor is a product of sin(Nx)/sin(x) (N at x = 0),
+     * never exactly 0, so every term is evaluated; the other shapes multiply by Na Nb Nc. */
+    if (c->dmin > 0.0)
+        return NB_OK;
+    if (!(isfinite(sc->Na) && isfinite(sc->Nb) && isfinite(sc->Nc)) ||
+        (c->shape != NB_SHAPE_SQUARE && !isfinite(sc->Na * sc->Nb * sc->Nc))) {
+        nb_err_set(err, "-N/-xtalsize: a crystal of %g x %g x %g cells overflows the lattice "
+                   "factor; every pixel would be inf or NaN", sc->Na, sc->Nb, sc->Nc);
+        return NB_E_USAGE;
+    }
+    const int grid = hkl && hkl->hkls > 0; /* without a grid every F is default_F */
+    if (!grid && (c->shape == NB_SHAPE_SQUARE || sc->water_size != 0.0) &&
+        !isfinite(c->default_F * c->default_F)) {
+        nb_err_set(err, "-default_F: F^2 = (%g)^2 overflows; every pixel would be inf or NaN",
+                   c->default_F);
+        return NB_E_USAGE;
+    }
     return NB_OK;
 }
 
@@ -360,14 +419,25 @@ nb_status nb_setup_finish(const struct nb_config *c, struct nb_scene *sc,
         return NB_E_USAGE;
     }
 
-    /* mosaic domains: domain 0 forced to identity after its deviates are drawn (Q34) */
+    /* mosaic domains: domain 0 forced to identity after its deviates are drawn (Q34).  The
+     * draw takes the spread in single precision, as the reference: a spread beyond the float
+     * range would make every domain but the first a NaN matrix (and its conversion is
+     * undefined in C17), so it is refused when such a domain exists; with one domain the
+     * value only feeds a matrix that is overwritten, and the draws do not depend on it. */
+    if (sc->mosaic_domains > 1 && !(sc->mosaic_spread < FLOAT_OVERFLOW)) {
+        nb_err_set(err, "-mosaic: a spread of %g deg overflows the single-precision mosaic "
+                   "rotations (at most %g deg); the %d domains would not be rotations",
+                   sc->mosaic_spread * NB_RTD, FLT_MAX * NB_RTD, sc->mosaic_domains);
+        return NB_E_USAGE;
+    }
+    const float spread = sc->mosaic_spread < FLOAT_OVERFLOW ? (float)sc->mosaic_spread : FLT_MAX;
     sc->umats = malloc(sizeof(double) * 9 * (size_t)sc->mosaic_domains);
     if (!sc->umats) {
         nb_err_set(err, "out of memory for %d mosaic domains", sc->mosaic_domains);
         return NB_E_NOMEM;
     }
     for (int m = 0; m < sc->mosaic_domains; ++m) {
-        nb_mosaic_umat(&sc->rng, (float)sc->mosaic_spread, sc->umats + 9 * m, &sc->mosaic_seed);
+        nb_mosaic_umat(&sc->rng, spread, sc->umats + 9 * m, &sc->mosaic_seed);
         if (m == 0) {
             static const double id[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
             memcpy(sc->umats, id, sizeof id);
@@ -389,6 +459,8 @@ nb_status nb_setup_finish(const struct nb_config *c, struct nb_scene *sc,
     sc->water_size = c->water_size;
     sc->I_bg = 2.57 * 2.57 * 7.94079248018965e-30 * sc->fluence * sc->water_size * sc->water_size *
                sc->water_size * 1e6 * AVOGADRO / 18.0;
+    if ((st = check_overflow(c, sc, hkl, err)) != NB_OK)
+        return st;
     if ((st = make_lattice_tables(sc, err)) != NB_OK)
         return st;
     fill_kernel(c, sc, hkl);

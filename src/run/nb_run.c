@@ -645,7 +645,9 @@ int nb_run(int argc, char **argv)
         return finish(&r, st);
 
     st = nb_render_distributed(r.d, &r.sc, cli->progress && !cli->printout, &r.R, &r.err);
-    if (st != NB_OK)
+    if (st == NB_OK && r.rank == 0) /* inf/NaN is refused, never written (docs/cli.md §1.2) */
+        st = nb_image_check_finite(&r.sc, r.R.img, &r.err);
+    if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
     st = r.rank == 0 ? report_and_write(&r) : NB_OK;
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)

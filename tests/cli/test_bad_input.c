@@ -99,6 +99,7 @@ static void make_fixtures(void)
     add_text("nan.hkl", "0 0 0 100\n1 0 0 nan\n");
     add_text("inf.hkl", "0 0 0 100\n1 0 0 inf\n");
     add_text("huge.hkl", "0 0 0 1\n1000000 1000000 1000000 1\n");
+    add_text("bigF.hkl", "0 0 0 1e30\n1 0 0 1e30\n0 1 0 1e30\n0 0 1 1e30\n");
 
     add_text("good.mat", "0.01 0 0\n0 0.01 0\n0 0 0.01\n");
     add_text("zero.mat", "0 0 0\n0 0 0\n0 0 0\n");
@@ -414,6 +415,33 @@ static const struct row rows[] = {
     {"dispsteps_2e9", B_CELL, "-dispsteps 2000000000 -dispersion 10", "-dispsteps", 0, 1},
     {"divsteps_1e5_squared", B_CELL, "-hdivsteps 100000 -vdivsteps 100000 -divergence 1",
      "divsteps", 0, 1},
+    /* finite values that overflow: refused before rendering where every pixel would be inf or
+     * NaN, otherwise by the scan of the rendered image; never an inf/NaN image with exit 0 */
+    {"default_F_1e308", B_CELL, "-default_F 1e308", "-default_F", 0, 0},
+    {"default_F_1e30", B_CELL, "-default_F 1e30", "-default_F", 0, 0},
+    {"hkl_F_1e30", B_CELL, "-hkl bigF.hkl", "-hkl", 0, 0},
+    {"fluence_1e308", B_CELL, "-fluence 1e308", "-fluence", 0, 0},
+    {"flux_fluence_inf", B_CELL, "-flux 1e300 -exposure 1e10 -beamsize 1e-5", "-flux", 0, 0},
+    {"flux_beamsize_0", B_CELL, "-flux 1e12 -exposure 1 -beamsize 0", "-beamsize", 0, 0},
+    {"flux_1e200", B_CELL, "-flux 1e200 -exposure 1 -beamsize 0.1", "-flux", 0, 0},
+    {"water_1e120", B_CELL, "-water 1e120", "-water", 0, 0},
+    {"water_1e30", B_CELL, "-water 1e30", "-water", 0, 0},
+    {"polar_1e308", B_CELL, "-polar 1e308", "-polar", 0, 0},
+    {"polar_neg_1e308", B_CELL, "-polar -1e308", "-polar", 0, 0},
+    {"mosaic_1e41_2_domains", B_CELL, "-N 5 -mosaic 1e41 -mosaic_dom 2", "-mosaic", 0, 0},
+    {"N_2e9_on_bragg", B_CELL, "-N 2000000000 -oversample 1 -Xbeam 1.6 -Ybeam 1.6", "-N", 0, 0},
+    {"xtalsize_1e100_round", B_CELL, "-xtalsize 1e100 -beamsize 1e100 -oversample 1 -round_xtal",
+     "-xtalsize", 0, 0},
+    /* the automatic oversampling estimate with the beam spot behind the sample: beyond an int,
+     * the reference's conversion is undefined behaviour */
+    {"twotheta_90_auto_oversample", B_CELL, "-twotheta 90.0000000001", "-oversample", 0, 0},
+    {"close_distance_behind_auto_oversample", B_CELL,
+     "-close_distance 1e-12 -detector_roty 179 -pivot beam", "-oversample", 0, 0},
+    /* step counts ceil(range/step) beyond an int (an undefined conversion in the reference) */
+    {"osc_phistep_1e600", B_CELL, "-osc 1e300 -phistep 1e-300", "-phistep", 0, 0},
+    {"osc_phistep_1e13", B_CELL, "-osc 1e10 -phistep 1e-3", "-osc", 0, 0},
+    {"divergence_hdivstep_inf", B_CELL, "-divergence 1e300 -hdivstep 1e-300", "-hdivstep", 0, 0},
+    {"vdivrange_vdivstep_1e20", B_CELL, "-vdivrange 1e10 -vdivstep 1e-10", "-vdivstep", 0, 0},
 };
 
 /* Positive controls: valid invocations that must succeed and write their files. */
@@ -438,6 +466,13 @@ static const struct control controls[] = {
      {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
     {"ok_nonoise_nopgm", B_CELL, "-nonoise -nopgm -floatfile f.bin -intfile i.img", 0,
      {"f.bin", "i.img", NULL}},
+    /* large but finite: the reference's image is finite, so these run (docs/cli.md §1.2) */
+    {"ok_N_2e9_explicit_oversample", B_CELL, "-N 2000000000 -oversample 1", 0,
+     {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
+    {"ok_mosaic_1e41_one_domain", B_CELL, "-N 5 -mosaic 1e41 -mosaic_dom 1", 0,
+     {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
+    {"ok_twotheta_120_behind", B_CELL, "-twotheta 120", 0, /* a negative but finite image */
+     {"floatimage.bin", "intimage.img", "image.pgm", "noiseimage.img", NULL}},
 };
 
 /* ------------------------------------------------------------------ checks */
