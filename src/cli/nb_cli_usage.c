@@ -2,10 +2,12 @@
  *
  * Covers the reference's options in the reference's order and corrects the wording of its
  * known inaccuracies (default convention, -hdivstep/-vdivstep units, -polar and mosaic-seed
- * defaults).  Some lines show values in effect after parsing, as nanoBragg's do.
+ * defaults).  Some lines show values in effect after parsing, as nanoBragg's do.  The `--`
+ * lines say what this build supports (NB_HAVE_* of the generated nb_build_config.h).
  */
 #include <stddef.h>
 
+#include "nb_build_config.h"
 #include "nb_cli.h"
 
 void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize_m,
@@ -129,10 +131,17 @@ void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize
         "--thickness-step=reference|uniform  sensor layer step thick/(n-1) or thick/n",
         "--hkl-columns=stream4|first4   how -hkl files are split into records",
         "--factors=reference|per-term   cached per-pixel factors, or factors inside every term",
-        "--device=cpu                   compute back-end (cuda: not in this version)",
-        "--precision=double             arithmetic precision of the back-end",
-        "--hdf5=FILE                    NXmx HDF5 output (not in this version)",
         NULL};
     for (int i = 0; lines4[i]; i++)
         nb_emitf(o, "\t%s\n", lines4[i]);
+    /* the parser accepts only cpu and double in every build: no CUDA kernels yet */
+    nb_emitf(o, "\t--device=cpu                   compute back-end; cuda: %s\n",
+             NB_HAVE_CUDA ? "not yet (this build has CUDA; the kernels are to come)"
+                          : "not built (NB_WITH_CUDA=OFF)");
+    nb_emitf(o, "\t--precision=double             arithmetic precision; single: not yet (comes "
+                "with cuda)\n");
+    nb_emitf(o, "\t--hdf5=FILE, --hdf5 FILE       %s\n",
+             !NB_HAVE_HDF5 ? "NXmx HDF5 output: not built (NB_WITH_HDF5=OFF)"
+             : NB_HAVE_MPI ? "NXmx HDF5 file, one for the run, written by all MPI ranks"
+                           : "NXmx HDF5 file (serial HDF5: this build has no MPI)");
 }

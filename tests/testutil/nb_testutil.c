@@ -124,8 +124,9 @@ int nb_test_run(const char *dir, char *const argv[], const char *out_path, const
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-int nb_test_compare_floats(const float *got, const float *ref, size_t n, int fpixels,
-                           double rel_tol, const char *prefix, double *rel_out)
+/* Prints max|d|, its pixel, rel and the count of differing pixels; returns rel. */
+static double float_stats(const float *got, const float *ref, size_t n, int fpixels,
+                          const char *tol_text)
 {
     double max_ref = 0.0, max_abs = 0.0;
     size_t worst = 0, ndiff = 0;
@@ -137,17 +138,20 @@ int nb_test_compare_floats(const float *got, const float *ref, size_t n, int fpi
             max_abs = isnan(d) ? INFINITY : d;
             worst = i;
         }
-        if (got[i] != ref[i])
+        if (memcmp(&got[i], &ref[i], sizeof(float)) != 0)
             ndiff++;
     }
     double rel = max_ref > 0.0 ? max_abs / max_ref : max_abs;
-    if (rel_out)
-        *rel_out = rel;
-    printf("float image: max|d| %.3e at pixel %zu (slow %zu fast %zu), rel %.3e (tol %.1e), "
+    printf("float image: max|d| %.3e at pixel %zu (slow %zu fast %zu), rel %.3e (%s), "
            "%zu pixels differ\n",
-           max_abs, worst, worst / (size_t)fpixels, worst % (size_t)fpixels, rel, rel_tol, ndiff);
-    if (rel <= rel_tol)
-        return 0;
+           max_abs, worst, worst / (size_t)fpixels, worst % (size_t)fpixels, rel, tol_text, ndiff);
+    return rel;
+}
+
+/* Writes <prefix>_got.bin and <prefix>_ref.bin and prints the first differing pixels. */
+static void float_evidence(const float *got, const float *ref, size_t n, int fpixels,
+                           const char *prefix)
+{
     char path[4200];
     snprintf(path, sizeof path, "%s_got.bin", prefix);
     nb_test_write_file(path, got, n * sizeof(float));
@@ -155,11 +159,36 @@ int nb_test_compare_floats(const float *got, const float *ref, size_t n, int fpi
     nb_test_write_file(path, ref, n * sizeof(float));
     int shown = 0;
     for (size_t i = 0; i < n && shown < 10; i++)
-        if (got[i] != ref[i]) {
+        if (memcmp(&got[i], &ref[i], sizeof(float)) != 0) {
             printf("  pixel slow %zu fast %zu: got %.9g ref %.9g\n", i / (size_t)fpixels,
                    i % (size_t)fpixels, (double)got[i], (double)ref[i]);
             shown++;
         }
     printf("  both images written as %s_got.bin / %s_ref.bin\n", prefix, prefix);
+}
+
+int nb_test_compare_floats(const float *got, const float *ref, size_t n, int fpixels,
+                           double rel_tol, const char *prefix, double *rel_out)
+{
+    char tol_text[64];
+    snprintf(tol_text, sizeof tol_text, "tol %.1e", rel_tol);
+    double rel = float_stats(got, ref, n, fpixels, tol_text);
+    if (rel_out)
+        *rel_out = rel;
+    if (rel <= rel_tol)
+        return 0;
+    float_evidence(got, ref, n, fpixels, prefix);
+    return 1;
+}
+
+int nb_test_compare_floats_exact(const float *got, const float *ref, size_t n, int fpixels,
+                                 const char *prefix)
+{
+    if (memcmp(got, ref, n * sizeof(float)) == 0) {
+        printf("float image: bit-identical (%zu pixels)\n", n);
+        return 0;
+    }
+    float_stats(got, ref, n, fpixels, "bit-exact comparison");
+    float_evidence(got, ref, n, fpixels, prefix);
     return 1;
 }

@@ -29,8 +29,8 @@ extern int nb_test_failures;
           (double)(a), (double)(b), (double)(tol))
 int nb_test_near(double a, double b, double tol);
 
-/* The golden folder: $NB_GOLDEN_DIR, else the path configured at build time, else NULL
- * (callers skip with NB_TEST_SKIP and say so). */
+/* The golden folder: $NB_GOLDEN_DIR, else the build's unpacked copy of tests/golden/data
+ * (NB_GOLDEN_DEFAULT); NULL when that folder does not exist (callers fail and say so). */
 const char *nb_test_golden_dir(void);
 
 /* Read a whole file (".gz" files are decompressed with gzip -dc), NUL-terminated.  NULL on
@@ -50,5 +50,10 @@ int nb_test_run(const char *dir, char *const argv[], const char *out_path, const
  * <prefix>_got.bin and <prefix>_ref.bin and prints the first differing pixels. */
 int nb_test_compare_floats(const float *got, const float *ref, size_t n, int fpixels,
                            double rel_tol, const char *prefix, double *rel_out);
+
+/* The same report, but the verdict is bit equality (memcmp): a -0/+0 or NaN-payload
+ * difference fails too.  Evidence as above on failure. */
+int nb_test_compare_floats_exact(const float *got, const float *ref, size_t n, int fpixels,
+                                 const char *prefix);
 
 #endif
