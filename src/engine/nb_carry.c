@@ -68,3 +68,29 @@ int nb_carry_active(const struct nb_scene *sc)
 {
     return sc->phi_carryover == NB_CARRY_C_PARITY && sc->phi_has_zero && sc->phi_has_nonzero;
 }
+
+int64_t nb_index_min(int64_t a, int64_t b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    return a < b ? a : b;
+}
+
+void nb_carry_plan(const struct nb_scene *sc, int nbands, const struct nb_band *bands,
+                   int64_t *p1, struct nb_carry *in, int64_t *last)
+{
+    struct nb_carry token;
+    nb_carry_initial(sc, &token);
+    *p1 = -1;
+    for (int b = 0; b < nbands; b++) {
+        int64_t first, band_last;
+        nb_band_prepass(sc, &bands[b], &first, &band_last);
+        *p1 = nb_index_min(*p1, first);
+        in[b] = token;
+        nb_carry_through(sc, &in[b], band_last, &token);
+        if (last)
+            last[b] = band_last;
+    }
+}

@@ -42,6 +42,17 @@ void nb_carry_through(const struct nb_scene *sc, const struct nb_carry *in, int6
 nb_status nb_carry_verify(const struct nb_scene *sc, const struct nb_carry *in,
                           const struct nb_band *b, int64_t p1, struct nb_err *err);
 
+/* The earlier of two raster indices where -1 means "none": the reduction that gives the run's
+ * first execution p1 and its latch pixel p* from the bands' own (MIN across ranks). */
+int64_t nb_index_min(int64_t a, int64_t b);
+
+/* The hand-off across bands in one process: pre-pass every band (in band order), the run's
+ * first execution *p1, and each band's incoming token in[b] -- the exclusive scan "the later
+ * non-empty token wins" that the ranks compute with MPI (carryover.md §4.1).  last[b] (may be
+ * NULL) receives each band's last execution. */
+void nb_carry_plan(const struct nb_scene *sc, int nbands, const struct nb_band *bands,
+                   int64_t *p1, struct nb_carry *in, int64_t *last);
+
 /* Does c-parity change this run's result?  (some phi_k == 0.0 and some phi_k != 0.0) */
 int nb_carry_active(const struct nb_scene *sc);
 

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1010,6 +1011,8 @@ nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const fl
     static const float zf = 0;
     static const uint16_t zu = 0;
     h->phase = "h5-write";
+    if (nb_fault("h5-stop")) /* failure tests: stop here, to be killed mid-write */
+        raise(SIGSTOP);
     write_rows(h, h->d_float, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
     if (h->noise)
         write_rows(h, h->d_data, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,

@@ -170,6 +170,7 @@ static void host_name(char *buf, size_t n)
 struct lock_owner {
     long pid;
     char host[256];
+    char job[48];
     unsigned long long start; /* the process's start time (Linux clock ticks), 0 unknown */
 };
 
@@ -206,6 +207,9 @@ static int read_owner(const char *lock, struct lock_owner *o)
     text[n] = '\0';
     if (sscanf(text, "nanobragg pid=%ld host=%255s", &o->pid, o->host) != 2)
         return -1;
+    const char *jb = strstr(text, " job=");
+    if (!jb || sscanf(jb, " job=%47s", o->job) != 1)
+        o->job[0] = '\0';
     const char *st = strstr(text, " start=");
     o->start = st ? strtoull(st + 7, NULL, 10) : 0;
     return 0;
@@ -224,7 +228,9 @@ static int lock_is_stale(const struct lock_owner *o)
     return o->start != 0 && now != 0 && now != o->start; /* the pid was reused */
 }
 
-/* Move a stale lock aside atomically; put it back if it changed owner meanwhile. */
+/* Move a stale lock aside atomically; put it back if it changed owner meanwhile.  The dead
+ * job's temporary file for this output (named by its job tag) is removed with it: nothing
+ * else can ever use it.  Its backup of a previous file (".old"), if any, is kept. */
 static void break_stale_lock(const char *lock, const char *target, const char *job,
                              const struct lock_owner *seen)
 {
@@ -233,8 +239,16 @@ static void break_stale_lock(const char *lock, const char *target, const char *j
     char *aside = aux_name(target, tag);
     struct lock_owner now;
     if (aside && rename(lock, aside) == 0) {
-        if (read_owner(aside, &now) == 0 && (now.pid != seen->pid || strcmp(now.host, seen->host)))
+        if (read_owner(aside, &now) == 0 && (now.pid != seen->pid || strcmp(now.host, seen->host))) {
             (void)link(aside, lock); /* someone else's fresh lock: restore it */
+        } else if (seen->job[0] && strchr(seen->job, '/') == NULL) {
+            char part[80];
+            snprintf(part, sizeof part, "%s.part", seen->job);
+            char *orphan = aux_name(target, part);
+            if (orphan)
+                unlink(orphan);
+            free(orphan);
+        }
         unlink(aside);
     }
     free(aside);

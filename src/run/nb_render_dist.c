@@ -173,7 +173,7 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, in
     st = nb_carry_verify(sc, &in, &b, R->p1, err);
     /* the meter's denominator is nanoBragg's: the ROI box with its default upper bounds one
      * past the last pixel, so lines stop short of 100% as in the reference */
-    const long box = (long)(sc->roi_xmax - sc->roi_xmin + 1) * (sc->roi_ymax - sc->roi_ymin + 1);
+    const long box = ((long)sc->roi_xmax - sc->roi_xmin + 1) * ((long)sc->roi_ymax - sc->roi_ymin + 1);
     if (st == NB_OK)
         st = render_band(d, sc, &b, &in, meter, img, nn, row_omega, weights, box, me, err);
     else if (meter && size > 1 && rank != 0)
@@ -209,7 +209,7 @@ agree_render:
     /* the latch: first latching pixel of the run, then A before it and B after it */
     for (int r = 0; r < size; r++) {
         const struct nb_band_record *x = &R->bands[r];
-        if (x->trig_index >= 0 && (R->p_star < 0 || x->trig_index < R->p_star)) {
+        if (x->trig_index >= 0 && nb_index_min(R->p_star, x->trig_index) == x->trig_index) {
             R->p_star = x->trig_index;
             memcpy(R->trig_hkl, x->trig_hkl, sizeof R->trig_hkl);
             memcpy(R->trig_hkl0, x->trig_hkl0, sizeof R->trig_hkl0);

@@ -3,7 +3,10 @@
  * The environment variable NB_FAULT names points where this process must fail as if the
  * operation there had failed: a comma-separated list of `point` or `point@rank` (the rank of
  * the MPI process group; without @ every rank fails there).  Points used by the program:
- *   h5-create, h5-layout, h5-run, h5-write, h5-flush, h5-close   (HDF5 writer, nb_nxmx.c)
+ *   h5-create, h5-run, h5-write, h5-close   (HDF5 writer, nb_nxmx.c: fail before the next
+ *                                            collective call of that entry point)
+ *   h5-stop                         (the process stops itself with SIGSTOP as it starts
+ *                                    writing the images, to be killed there)
  *   out-write                       (writing an image to its temporary file)
  *   commit-<k>                      (renaming the k-th output into place, k = 0, 1, ...)
  *   stop-before-commit              (the process stops itself with SIGSTOP before committing)

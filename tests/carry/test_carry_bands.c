@@ -19,113 +19,7 @@
 #include "../../src/engine/nb_setup.h"
 #include "nb_testutil.h"
 
-struct scene_case {
-    const char *name;
-    const char *args;
-    int mask_rows_fraction_pct; /* mask the first pct % of rows (0: no mask)   */
-    int hkl_grid;               /* attach a synthetic HKL grid -6..6             */
-    int expect;                 /* EXPECT_* : what the scene must exercise       */
-};
-#define EXPECT_CARRY 1   /* c-parity changes the result                     */
-#define EXPECT_LATE 2    /* the first execution is not in the first row     */
-#define EXPECT_LATCH 4   /* the latch fires, after the first rendered pixel */
-
-static const struct scene_case cases[] = {
-    {"phi0_carryover", "-cell 50 60 70 90 90 90 -default_F 100 -N 10 -distance 100 "
-                       "-detpixels 24 -pixel 0.1 -phi 0 -osc 2 -phisteps 4 -oversample 2", 0, 0, EXPECT_CARRY},
-    {"phi_cross_zero", "-cell 70 80 90 85 95 105 -default_F 100 -N 12 -distance 100 "
-                       "-detpixels 20 -pixel 0.3 -phi -0.2 -osc 0.5 -phisteps 5 -oversample 1", 0, 0, EXPECT_CARRY},
-    {"dmin_first_rows", "-cell 70 70 70 90 90 90 -default_F 100 -N 5 -lambda 6.2 -distance 100 "
-                        "-detpixels 32 -pixel 0.8 -Xbeam 24 -Ybeam 12.8 -phi 0 -osc 90 -phisteps 9 "
-                        "-oversample 1 -dmin 30", 0, 0, EXPECT_CARRY | EXPECT_LATE},
-    {"roi_second_half", "-cell 60 70 80 90 90 90 -default_F 100 -N 6 -distance 80 -detpixels 24 "
-                        "-pixel 0.2 -phi 0 -osc 1 -phisteps 3 -oversample 1 -roi 0 23 12 23", 0, 0,
-     EXPECT_CARRY | EXPECT_LATE},
-    {"mask_first_rows", "-cell 60 70 80 90 90 90 -default_F 100 -N 6 -distance 80 -detpixels 24 "
-                        "-pixel 0.2 -phi 0 -osc 1 -phisteps 3 -oversample 1", 40, 0, EXPECT_CARRY | EXPECT_LATE},
-    {"interp_latch", "-cell 70 80 90 75 85 95 -misset 10 5 3 -N 2 -lambda 1 -distance 30 "
-                     "-detpixels 24 -pixel 0.07 -Xbeam 0.03 -Ybeam 0.84 -interpolate -oversample 1 "
-                     "-phi 0 -osc 1 -phisteps 2", 0, 1, EXPECT_CARRY | EXPECT_LATCH},
-    {"interp_latch_default_F", "-cell 70 80 90 75 85 95 -misset 10 5 3 -N 2 -lambda 1 "
-                               "-distance 30 -detpixels 24 -pixel 0.07 -Xbeam 0.03 -Ybeam 0.84 "
-                               "-interpolate -oversample 1 --interp-fallback=default_F", 0, 1, EXPECT_LATCH},
-    {"spec_mode", "-cell 50 60 70 90 90 90 -default_F 100 -N 10 -distance 100 -detpixels 16 "
-                  "-pixel 0.1 -phi 0 -osc 2 -phisteps 4 -oversample 1 --phi-carryover=spec", 0, 0, 0},
-};
-
-static int split_args(char *s, char **argv, int max)
-{
-    int n = 0;
-    argv[n++] = "nanobragg";
-    for (char *t = strtok(s, " "); t && n < max - 1; t = strtok(NULL, " "))
-        argv[n++] = t;
-    argv[n] = NULL;
-    return n;
-}
-
-struct built {
-    struct nb_cli cli;
-    struct nb_scene sc;
-    struct nb_hkl_grid hkl;
-    struct nb_mask mask;
-};
-
-static int build(const struct scene_case *c, struct built *b)
-{
-    char buf[1024], *argv[128];
-    struct nb_err err = {{0}};
-    struct nb_msg_sink quiet = {NULL, NULL};
-    snprintf(buf, sizeof buf, "%s", c->args);
-    int argc = split_args(buf, argv, 128);
-    memset(b, 0, sizeof *b);
-    if (nb_cli_parse(argc, argv, &b->cli, &quiet, &err) != NB_OK) {
-        printf("%s: parse failed: %s\n", c->name, err.msg);
-        return -1;
-    }
-    struct nb_config *cfg = &b->cli.cfg;
-    if (c->hkl_grid) {
-        /* synthetic grid -6..6 with a smooth structure */
-        struct nb_hkl_grid *g = &b->hkl;
-        g->h_min = g->k_min = g->l_min = -6;
-        g->h_max = g->k_max = g->l_max = 6;
-        g->h_range = g->k_range = g->l_range = 13;
-        g->hkls = 13 * 13 * 13;
-        g->F = calloc(14 * 14 * 14, sizeof(double));
-        for (int h = 0; h < 13; h++)
-            for (int k = 0; k < 13; k++)
-                for (int l = 0; l < 13; l++)
-                    g->F[(h * 14 + k) * 14 + l] = 5 + 95 * fabs(sin(0.9 * h + 1.7 * k + 2.3 * l + 0.3));
-    }
-    if (nb_setup_begin(cfg, &b->sc, &quiet, &err) != NB_OK) {
-        printf("%s: begin failed: %s\n", c->name, err.msg);
-        return -1;
-    }
-    if (c->mask_rows_fraction_pct) {
-        b->mask.fpixels = b->sc.fpixels;
-        b->mask.spixels = b->sc.spixels;
-        b->mask.data = malloc(sizeof(unsigned short) * (size_t)b->sc.fpixels * b->sc.spixels);
-        int cut = b->sc.spixels * c->mask_rows_fraction_pct / 100;
-        for (int s = 0; s < b->sc.spixels; s++)
-            for (int f = 0; f < b->sc.fpixels; f++)
-                b->mask.data[s * b->sc.fpixels + f] = s < cut ? 0 : 1;
-        cfg->mask = &b->mask;
-    }
-    if (nb_setup_geometry(cfg, &b->sc, &quiet, &err) != NB_OK ||
-        nb_setup_crystal(cfg, &b->sc, &quiet, &err) != NB_OK ||
-        nb_setup_finish(cfg, &b->sc, c->hkl_grid ? &b->hkl : NULL, &quiet, &err) != NB_OK) {
-        printf("%s: set-up failed: %s\n", c->name, err.msg);
-        return -1;
-    }
-    return 0;
-}
-
-static void unbuild(struct built *b)
-{
-    nb_scene_fini(&b->sc);
-    free(b->hkl.F);
-    free(b->mask.data);
-    nb_cli_fini(&b->cli);
-}
+#include "carry_scenes.h"
 
 /* Render with the given band boundaries (bands[i] = first row of band i; n bands; rows may be
  * empty).  inject_wrong >= 0: give that band a wrong (UNROTATED) token. */
@@ -143,23 +37,20 @@ static int render_split(const struct nb_scene *sc, const int *row0, int nbands, 
     struct nb_err err;
     if (be->create(sc, &state, &err) != NB_OK)
         return -1;
-    /* global first execution from the bands' pre-passes (an all-reduce MIN across ranks) */
-    int64_t p1 = -1;
     for (int b = 0; b < nbands; b++) {
         int end = b + 1 < nbands ? row0[b + 1] : sc->spixels;
         bands[b] = (struct nb_band){row0[b], end - row0[b], sc->fpixels, b};
-        int64_t first, last;
-        nb_band_prepass(sc, &bands[b], &first, &last);
-        if (first >= 0 && (p1 < 0 || first < p1))
-            p1 = first;
     }
-    struct nb_carry carry, wrong;
-    nb_carry_initial(sc, &carry);
+    /* p1 and every band's incoming token: the engine's serial form of the ranks' hand-off */
+    int64_t p1;
+    struct nb_carry *in_tok = calloc((size_t)nbands, sizeof *in_tok);
+    nb_carry_plan(sc, nbands, bands, &p1, in_tok, NULL);
+    struct nb_carry wrong;
     nb_carry_initial(sc, &wrong);
     int64_t pstar = -1;
     *verify_failures = 0;
     for (int b = 0; b < nbands; b++) {
-        struct nb_carry in = b == inject_wrong ? wrong : carry;
+        struct nb_carry in = b == inject_wrong ? wrong : in_tok[b];
         if (nb_carry_verify(sc, &in, &bands[b], p1, &err) != NB_OK)
             (*verify_failures)++;
         outs[b].value = img + (size_t)bands[b].row0 * sc->fpixels;
@@ -167,20 +58,24 @@ static int render_split(const struct nb_scene *sc, const int *row0, int nbands, 
         outs[b].row_omega = omega + bands[b].row0;
         if (be->render_band(state, &bands[b], &in, &outs[b], &err) != NB_OK)
             return -1;
+        /* the token the band hands on, from its render, must be the plan's for the next band */
         struct nb_carry next;
-        nb_carry_through(sc, &carry, outs[b].last_exec, &next);
-        /* the token a band hands on must be the closed form for the next band */
+        nb_carry_through(sc, &in_tok[b], outs[b].last_exec, &next);
+        if (b + 1 < nbands && (next.state != in_tok[b + 1].state ||
+                               memcmp(next.vec, in_tok[b + 1].vec, sizeof next.vec) != 0)) {
+            printf("  band %d hands on a token that differs from the plan's\n", b);
+            (*verify_failures)++;
+        }
         if (b + 1 < nbands && nb_carry_verify(sc, &next, &bands[b + 1], p1, &err) != NB_OK) {
             printf("  outgoing token of band %d fails the closed form: %s\n", b, err.msg);
             (*verify_failures)++;
         }
-        carry = next;
-        if (outs[b].trig_index >= 0 && (pstar < 0 || outs[b].trig_index < pstar))
-            pstar = outs[b].trig_index;
+        pstar = nb_index_min(pstar, outs[b].trig_index);
     }
     for (int b = 0; b < nbands; b++)
         nb_latch_select(sc, &bands[b], pstar, &outs[b]);
     be->destroy(state);
+    free(in_tok);
     free(nn);
     free(omega);
     free(outs);
@@ -200,7 +95,7 @@ static unsigned next_rand(void)
 static int run_case(const struct scene_case *c)
 {
     struct built B;
-    if (build(c, &B) != 0)
+    if (carry_scene_build(c, &B) != 0)
         return 1;
     const struct nb_scene *sc = &B.sc;
     const size_t npix = (size_t)sc->fpixels * sc->spixels;
@@ -268,15 +163,15 @@ static int run_case(const struct scene_case *c)
     printf("  %d splits compared byte for byte\n", nsplits);
     free(ref);
     free(img);
-    unbuild(&B);
+    carry_scene_free(&B);
     return fails;
 }
 
 int main(void)
 {
     int fails = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        fails += run_case(&cases[i]);
+    for (int i = 0; i < n_carry_cases; i++)
+        fails += run_case(&carry_cases[i]);
     /* the latch case must actually latch mid-image, and not at the first rendered pixel */
     printf("%s\n", nb_test_failures || fails ? "FAILED" : "passed");
     return nb_test_failures || fails ? 1 : 0;
