@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "io/nb_files.h"
 #include "io/nb_io.h"
 
 static char g_dir[1024];
@@ -533,6 +534,60 @@ static void smv(void)
           u_ctx);
 }
 
+/* ------------------------------------------------------------------ file cache (MPI) */
+
+static size_t pack_entry(unsigned char *p, uint64_t nl, uint64_t dl, const char *name,
+                         const char *data, size_t have)
+{
+    const uint64_t head[4] = {nl, dl, 0, 0};
+    memcpy(p, head, sizeof head);
+    memcpy(p + sizeof head, name, strlen(name));
+    memcpy(p + sizeof head + strlen(name), data, have);
+    return sizeof head + strlen(name) + have;
+}
+
+/* A damaged pack (rank 0's copy of the input files) must be refused with the buffer left to
+ * the caller; before the fix, nb_files_reset() then freed pointers into it, and a name length
+ * near 2^64 wrapped the bounds check (found by fuzz_files). */
+static void file_cache_replay(void)
+{
+    u_ctx = "nb_files_replay of a damaged pack";
+    struct {
+        const char *what;
+        int n, cut;         /* entries; bytes removed from the end */
+        uint64_t second_nl; /* name length written for the second entry */
+    } cases[] = {{"second entry truncated", 2, 4, 1},
+                 {"name length wraps around", 2, 0, UINT64_MAX},
+                 {"trailing bytes", 1, -3, 1},
+                 {"intact", 2, 0, 1}};
+    for (int c = 0; c < 4; c++) {
+        unsigned char *b = calloc(1, 256);
+        if (!b)
+            return;
+        uint64_t n = (uint64_t)cases[c].n;
+        memcpy(b, &n, sizeof n);
+        size_t len = sizeof n + pack_entry(b + sizeof n, 1, 5, "a", "hello", 5);
+        if (cases[c].n == 2)
+            len += pack_entry(b + len, cases[c].second_nl, 10, "b", "0123456789", 10);
+        len = (size_t)((long)len - cases[c].cut);
+        int rc = nb_files_replay(b, len);
+        int intact = c == 3;
+        CHECK(rc == (intact ? 0 : -1), "%s: %s: returned %d", u_ctx, cases[c].what, rc);
+        if (rc == 0) {
+            FILE *fp = nb_files_fopen("a", "rb");
+            char got[8] = {0};
+            CHECK(fp && fread(got, 1, sizeof got, fp) == 5 && !memcmp(got, "hello", 5),
+                  "%s: %s: file a not served", u_ctx, cases[c].what);
+            if (fp)
+                fclose(fp);
+            nb_files_reset(); /* frees b */
+        } else {
+            nb_files_reset(); /* must not touch b */
+            free(b);
+        }
+    }
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "%s/unit_io", NB_TEST_SCRATCH);
@@ -546,5 +601,6 @@ int main(void)
     sources();
     matrices();
     smv();
+    file_cache_replay();
     return u_summary("test_io");
 }
