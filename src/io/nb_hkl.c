@@ -8,6 +8,7 @@
  * "first4" takes the first four numbers of each line and ignores the rest.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,23 +281,35 @@ void nb_hkl_free(struct nb_hkl_grid *g)
     g->F = NULL;
 }
 
-nb_status nb_fdump_read(const char *path, struct nb_hkl_grid *g, struct nb_err *err)
+/* The Fdump.bin header: six integers, a newline and a form feed; the body starts right after
+ * the first form feed (a fix of the reference's whitespace-swallowing fscanf).  Fills the
+ * bounds and ranges of *g and the body offset.  The ranges are computed in 64 bits (the file
+ * may say INT_MIN and INT_MAX), and the body is checked against them before anything is
+ * allocated, so a short file never asks for a large grid. */
+static nb_status fdump_header(const char *path, char *buf, size_t len, struct nb_hkl_grid *g,
+                              size_t *body, struct nb_err *err)
 {
-    char *buf = NULL;
-    size_t len;
-    nb_status st;
-    memset(g, 0, sizeof *g);
-    if ((st = slurp(path, &buf, &len, err)) != NB_OK)
-        return st;
-    /* header: six integers, a newline and a form feed; the body starts right after the
-     * first form feed (a fix of the reference's whitespace-swallowing fscanf) */
     char *ff = memchr(buf, '\f', len < 4096 ? len : 4096);
     int v[6];
     char tail[4];
     if (!ff || (*ff = '\0', sscanf(buf, "%d %d %d %d %d %d%1[\n]", &v[0], &v[1], &v[2], &v[3],
                                    &v[4], &v[5], tail) != 7)) {
-        free(buf);
         nb_err_set(err, "%s: not a structure-factor cache (bad header)", path);
+        return NB_E_INPUT;
+    }
+    long long r[3];
+    for (int i = 0; i < 3; i++) {
+        r[i] = (long long)v[2 * i + 1] - v[2 * i] + 1;
+        if (r[i] < 1 || r[i] >= INT_MAX) {
+            nb_err_set(err, "%s: index range %d..%d in the header is %s", path, v[2 * i],
+                       v[2 * i + 1], r[i] < 1 ? "empty" : "too large");
+            return NB_E_INPUT;
+        }
+    }
+    const size_t off = (size_t)(ff - buf) + 1;
+    const double need = (double)(r[0] + 1) * (double)(r[1] + 1) * (double)(r[2] + 1) * 8.0;
+    if ((double)(len - off) < need) {
+        nb_err_set(err, "%s: truncated (%zu of %.0f body bytes)", path, len - off, need);
         return NB_E_INPUT;
     }
     g->h_min = v[0];
@@ -305,27 +318,27 @@ nb_status nb_fdump_read(const char *path, struct nb_hkl_grid *g, struct nb_err *
     g->k_max = v[3];
     g->l_min = v[4];
     g->l_max = v[5];
-    g->h_range = g->h_max - g->h_min + 1;
-    g->k_range = g->k_max - g->k_min + 1;
-    g->l_range = g->l_max - g->l_min + 1;
-    if (g->h_range < 1 || g->k_range < 1 || g->l_range < 1) {
-        free(buf);
-        nb_err_set(err, "%s: empty index range in the header", path);
-        return NB_E_INPUT;
-    }
-    if ((st = grid_alloc(path, g, err)) != NB_OK) {
+    g->h_range = (int)r[0];
+    g->k_range = (int)r[1];
+    g->l_range = (int)r[2];
+    *body = off;
+    return NB_OK;
+}
+
+nb_status nb_fdump_read(const char *path, struct nb_hkl_grid *g, struct nb_err *err)
+{
+    char *buf = NULL;
+    size_t len, off = 0;
+    nb_status st;
+    memset(g, 0, sizeof *g);
+    if ((st = slurp(path, &buf, &len, err)) != NB_OK)
+        return st;
+    if ((st = fdump_header(path, buf, len, g, &off, err)) != NB_OK ||
+        (st = grid_alloc(path, g, err)) != NB_OK) {
         free(buf);
         return st;
     }
     size_t cells = (size_t)(g->h_range + 1) * (g->k_range + 1) * (g->l_range + 1);
-    size_t off = (size_t)(ff - buf) + 1;
-    if (len - off < cells * sizeof(double)) {
-        free(buf);
-        nb_hkl_free(g);
-        nb_err_set(err, "%s: truncated (%zu of %zu body bytes)", path, len - off,
-                   cells * sizeof(double));
-        return NB_E_INPUT;
-    }
     memcpy(g->F, buf + off, cells * sizeof(double));
     free(buf);
     for (size_t i = 0; i < cells; i++)

@@ -246,6 +246,30 @@ static void hkl_columns(void)
     }
 }
 
+/* Truncated or absurd Fdump.bin headers (found by fuzz_fdump): refused before any grid is
+ * allocated, ranges computed without int overflow. */
+static void fdump_bad_headers(void)
+{
+    static const struct {
+        const char *text, *expect;
+    } bad[] = {{"-2147483648 2147483647 0 0 0 0\n\f", "too large"},
+               {"0 1000 0 1000 0 1000\n\f12345678", "truncated"},
+               {"5 4 0 0 0 0\n\f", "empty"}};
+    u_ctx = "formats.md §2 bad Fdump.bin header";
+    for (int i = 0; i < 3; i++) {
+        struct nb_hkl_grid d;
+        struct nb_err err = {{0}};
+        if (put("badhead.bin", bad[i].text))
+            continue;
+        nb_status st = nb_fdump_read(scratch("badhead.bin"), &d, &err);
+        CHECK(st == NB_E_INPUT && strstr(err.msg, bad[i].expect) && d.F == NULL,
+              "%s: '%s': status %s, message '%s' (expected '%s')", u_ctx, bad[i].text,
+              nb_strerror(st), err.msg, bad[i].expect);
+        if (st == NB_OK)
+            nb_hkl_free(&d);
+    }
+}
+
 /* ------------------------------------------------------------------------ sources */
 
 static void sources(void)
@@ -598,6 +622,7 @@ int main(void)
     hkl_basic();
     fdump_whitespace_body();
     hkl_columns();
+    fdump_bad_headers();
     sources();
     matrices();
     smv();
