@@ -4,7 +4,8 @@
  * meaningless, so extra columns are misread exactly as the reference misreads them (Q18).
  * Decided deviations: blank lines and '#' comment lines are skipped; any other non-numeric
  * token, a non-finite number, an index not written as an integer (the reference's second
- * pass would stop there) or a final incomplete record is an error naming file and line.
+ * pass would stop there), a NUL byte or a final incomplete record is an error naming file and
+ * line.
  * "first4" takes the first four numbers of each line and ignores the rest.
  */
 #include <errno.h>
@@ -193,6 +194,19 @@ static nb_status hkl_records(const char *path, const char *buf, int columns, str
     return NB_OK;
 }
 
+/* A NUL byte would end the scan early and drop the rest of the file silently. */
+static nb_status check_text(const char *path, const char *buf, size_t len, struct nb_err *err)
+{
+    const char *nul = memchr(buf, '\0', len);
+    if (!nul)
+        return NB_OK;
+    long line = 1;
+    for (const char *q = buf; q < nul; q++)
+        line += *q == '\n';
+    nb_err_set(err, "%s:%ld: NUL byte (not a text file)", path, line);
+    return NB_E_INPUT;
+}
+
 static nb_status grid_alloc(const char *path, struct nb_hkl_grid *g, struct nb_err *err)
 {
     double cells = (double)(g->h_range + 1) * (g->k_range + 1) * (g->l_range + 1);
@@ -221,7 +235,8 @@ nb_status nb_hkl_read(const char *path, int columns, double default_F, struct nb
     if ((st = slurp(path, &buf, &len, err)) != NB_OK)
         return st;
     nb_emitf(out, "counting entries in %s\n", path);
-    st = hkl_records(path, buf, columns, &r, &n, out, err);
+    if ((st = check_text(path, buf, len, err)) == NB_OK)
+        st = hkl_records(path, buf, columns, &r, &n, out, err);
     free(buf);
     if (st != NB_OK)
         return st;

@@ -244,6 +244,21 @@ static void hkl_columns(void)
         if (st == NB_OK)
             nb_hkl_free(&g);
     }
+    /* a NUL byte ended the scan and dropped the rest of the file silently (found by
+     * fuzz_hkl): an error naming the line, in both column modes */
+    u_ctx = "formats.md §1 deviation: NUL byte";
+    static const char nul_text[] = "0 0 0 1\n1 0 0 2\n\0 1 1 1 3\n-1 -1 -1 4\n";
+    if (nb_test_write_file(scratch("nul.hkl"), nul_text, sizeof nul_text - 1) == 0)
+        for (int mode = 0; mode < 2; mode++) {
+            memset(&err, 0, sizeof err);
+            st = nb_hkl_read(scratch("nul.hkl"), mode ? NB_HKL_FIRST4 : NB_HKL_STREAM4, 0.0, &g,
+                             NULL, &err);
+            CHECK(st == NB_E_INPUT && strstr(err.msg, "nul.hkl:3:") != NULL,
+                  "%s: mode %d: status %s, message '%s' (expected NB_E_INPUT naming line 3)",
+                  u_ctx, mode, nb_strerror(st), err.msg);
+            if (st == NB_OK)
+                nb_hkl_free(&g);
+        }
 }
 
 /* Truncated or absurd Fdump.bin headers (found by fuzz_fdump): refused before any grid is
