@@ -552,6 +552,51 @@ static void smv_roundtrip(double big, int expect_bytes)
     nb_smv_free(&smv);
 }
 
+/* A 512-byte SMV header with these keys, then npix pixels. */
+static int put_smv(const char *name, const char *keys, size_t npix)
+{
+    char b[512 + 64];
+    memset(b, 0, sizeof b);
+    memset(b, ' ', 512);
+    int l = snprintf(b, 512, "{\nHEADER_BYTES=512;\nTYPE=unsigned_short;\n%s}\f", keys);
+    b[l] = ' ';
+    return nb_test_write_file(scratch(name), b, 512 + 2 * npix);
+}
+
+/* SIZE1/SIZE2 missing: one error naming the key; before, a missing SIZE1 was converted from
+ * NaN to int (undefined behaviour) and SIZE1 = 3e9 overflowed an int. */
+static void smv_size_keys(void)
+{
+    static const struct {
+        const char *name, *keys, *expect;
+    } bad[] = {{"nosize1.img", "SIZE2=4;\n", "nosize1.img: SMV header lacks the SIZE1 key"},
+               {"nosize2.img", "SIZE1=4;\n", "nosize2.img: SMV header lacks the SIZE2 key"},
+               {"size1zero.img", "SIZE1=0;\nSIZE2=4;\n", "lacks the DETECTOR_DIMENSIONS key"},
+               {"size1huge.img", "SIZE1=3e9;\nSIZE2=1;\n", "bad image size"}};
+    struct nb_smv s;
+    struct nb_err err = {{0}};
+    u_ctx = "cli.md §3/§6.1 SMV size keys";
+    for (int i = 0; i < 4; i++) {
+        if (put_smv(bad[i].name, bad[i].keys, 16))
+            continue;
+        memset(&err, 0, sizeof err);
+        nb_status st = nb_smv_open(scratch(bad[i].name), &s, &err);
+        CHECK(st == NB_E_INPUT && strstr(err.msg, bad[i].expect),
+              "%s: status %s, message '%s' (expected NB_E_INPUT, '%s')", u_ctx, nb_strerror(st),
+              err.msg, bad[i].expect);
+        if (st == NB_OK)
+            nb_smv_free(&s);
+    }
+    /* SIZE1 reading as 0: DETECTOR_DIMENSIONS gives both sizes (as nanoBragg) */
+    if (put_smv("detdim.img", "SIZE1=0;\nDETECTOR_DIMENSIONS=2;\n", 4))
+        return;
+    nb_status st = nb_smv_open(scratch("detdim.img"), &s, &err);
+    CHECK(st == NB_OK && s.width == 2 && s.height == 2, "%s: DETECTOR_DIMENSIONS: %s %d x %d",
+          u_ctx, err.msg, st == NB_OK ? s.width : 0, st == NB_OK ? s.height : 0);
+    if (st == NB_OK)
+        nb_smv_free(&s);
+}
+
 static void smv(void)
 {
     smv_roundtrip(1.0, 512);
@@ -571,6 +616,7 @@ static void smv(void)
     nb_test_write_file(scratch("trunc.img"), hdr, 512 + 10); /* needs 32 data bytes */
     CHECK(nb_smv_open(scratch("trunc.img"), &s, &err) == NB_E_INPUT, "%s: truncated accepted",
           u_ctx);
+    smv_size_keys();
 }
 
 /* ------------------------------------------------------------------ file cache (MPI) */
