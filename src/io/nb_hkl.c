@@ -19,7 +19,9 @@
 #include "nb_files.h"
 #include "nb_io.h"
 
-/* Read a whole file; NUL-terminated. */
+/* Read a whole file; NUL-terminated.  Buffers start small and double: a small file costs no
+ * mmap (glibc and ASan map blocks above 128 KiB anew every time). */
+#define SLURP_CHUNK 16384
 static nb_status slurp(const char *path, char **buf, size_t *len, struct nb_err *err)
 {
     FILE *fp = nb_files_fopen(path, "rb");
@@ -30,8 +32,8 @@ static nb_status slurp(const char *path, char **buf, size_t *len, struct nb_err 
         return NB_E_INPUT;
     }
     for (;;) {
-        if (n + 65536 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 1 << 20;
+        if (n + SLURP_CHUNK + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 2 * SLURP_CHUNK;
             char *nb = realloc(b, ncap);
             if (!nb) {
                 free(b);
@@ -42,9 +44,9 @@ static nb_status slurp(const char *path, char **buf, size_t *len, struct nb_err 
             b = nb;
             cap = ncap;
         }
-        size_t got = fread(b + n, 1, 65536, fp);
+        size_t got = fread(b + n, 1, SLURP_CHUNK, fp);
         n += got;
-        if (got < 65536)
+        if (got < SLURP_CHUNK)
             break;
     }
     int bad = ferror(fp);
@@ -135,7 +137,7 @@ static nb_status hkl_records(const char *path, const char *buf, int columns, str
                 }
                 if (have == 0) {
                     if (n == cap) {
-                        cap = cap ? cap * 2 : 4096;
+                        cap = cap ? cap * 2 : 256;
                         struct rec *nr = realloc(r, sizeof *r * (size_t)cap);
                         if (!nr) {
                             free(r);
