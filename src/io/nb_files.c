@@ -170,25 +170,36 @@ int nb_files_replay(unsigned char *buf, size_t len)
     uint64_t n = get_u64(&p);
     for (uint64_t i = 0; i < n; i++) {
         if ((size_t)(end - p) < 4 * sizeof(uint64_t))
-            return -1;
+            goto corrupt;
         uint64_t nl = get_u64(&p), dl = get_u64(&p), miss = get_u64(&p), err = get_u64(&p);
-        if ((uint64_t)(end - p) < nl + dl)
-            return -1;
+        const uint64_t left = (uint64_t)(end - p);
+        if (nl > left || dl > left - nl) /* separately: nl + dl may wrap around */
+            goto corrupt;
         struct entry *e = add("");
         if (!e)
-            return -1;
+            goto corrupt;
         free(e->name);
-        e->name = strndup((const char *)p, nl);
+        e->name = strndup((const char *)p, (size_t)nl);
+        if (!e->name)
+            goto corrupt;
         p += nl;
         e->data = (unsigned char *)p; /* points into the packed buffer */
-        e->len = dl;
-        e->missing = (int)miss;
+        e->len = (size_t)dl;
+        e->missing = miss != 0;
         e->err = (int)err;
         p += dl;
     }
+    if (p != end)
+        goto corrupt;
     cache.packed = buf;
     cache.mode = MODE_REPLAY;
     return 0;
+corrupt:
+    /* drop the entries read so far without freeing their data, which lies in buf: on failure
+     * the buffer stays the caller's */
+    cache.mode = MODE_REPLAY;
+    nb_files_reset();
+    return -1;
 }
 
 void nb_files_reset(void)

@@ -20,7 +20,9 @@ void nb_files_record(void);
 /* Serialise the recorded files ({name, bytes}...) into one malloc'ed buffer. */
 int nb_files_pack(unsigned char **buf, size_t *len);
 /* Replay mode: files come from this packed buffer (which the cache takes over); a name that
- * is not in it reads as "does not exist". */
+ * is not in it reads as "does not exist".  -1 when the buffer is not exactly such a pack
+ * (truncated, trailing bytes, a length beyond its end): then the buffer stays the caller's,
+ * to free, and the cache is empty (plain disk reads). */
 int nb_files_replay(unsigned char *buf, size_t len);
 /* Drop the cache and return to plain disk reads. */
 void nb_files_reset(void);

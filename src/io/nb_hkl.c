@@ -4,10 +4,12 @@
  * meaningless, so extra columns are misread exactly as the reference misreads them (Q18).
  * Decided deviations: blank lines and '#' comment lines are skipped; any other non-numeric
  * token, a non-finite number, an index not written as an integer (the reference's second
- * pass would stop there) or a final incomplete record is an error naming file and line.
+ * pass would stop there), a NUL byte or a final incomplete record is an error naming file and
+ * line.
  * "first4" takes the first four numbers of each line and ignores the rest.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,9 @@
 #include "nb_files.h"
 #include "nb_io.h"
 
-/* Read a whole file; NUL-terminated. */
+/* Read a whole file; NUL-terminated.  Buffers start small and double: a small file costs no
+ * mmap (glibc and ASan map blocks above 128 KiB anew every time). */
+#define SLURP_CHUNK 16384
 static nb_status slurp(const char *path, char **buf, size_t *len, struct nb_err *err)
 {
     FILE *fp = nb_files_fopen(path, "rb");
@@ -28,8 +32,8 @@ static nb_status slurp(const char *path, char **buf, size_t *len, struct nb_err 
         return NB_E_INPUT;
     }
     for (;;) {
-        if (n + 65536 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 1 << 20;
+        if (n + SLURP_CHUNK + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 2 * SLURP_CHUNK;
             char *nb = realloc(b, ncap);
             if (!nb) {
                 free(b);
@@ -40,9 +44,9 @@ static nb_status slurp(const char *path, char **buf, size_t *len, struct nb_err 
             b = nb;
             cap = ncap;
         }
-        size_t got = fread(b + n, 1, 65536, fp);
+        size_t got = fread(b + n, 1, SLURP_CHUNK, fp);
         n += got;
-        if (got < 65536)
+        if (got < SLURP_CHUNK)
             break;
     }
     int bad = ferror(fp);
@@ -133,7 +137,7 @@ static nb_status hkl_records(const char *path, const char *buf, int columns, str
                 }
                 if (have == 0) {
                     if (n == cap) {
-                        cap = cap ? cap * 2 : 4096;
+                        cap = cap ? cap * 2 : 256;
                         struct rec *nr = realloc(r, sizeof *r * (size_t)cap);
                         if (!nr) {
                             free(r);
@@ -192,6 +196,19 @@ static nb_status hkl_records(const char *path, const char *buf, int columns, str
     return NB_OK;
 }
 
+/* A NUL byte would end the scan early and drop the rest of the file silently. */
+static nb_status check_text(const char *path, const char *buf, size_t len, struct nb_err *err)
+{
+    const char *nul = memchr(buf, '\0', len);
+    if (!nul)
+        return NB_OK;
+    long line = 1;
+    for (const char *q = buf; q < nul; q++)
+        line += *q == '\n';
+    nb_err_set(err, "%s:%ld: NUL byte (not a text file)", path, line);
+    return NB_E_INPUT;
+}
+
 static nb_status grid_alloc(const char *path, struct nb_hkl_grid *g, struct nb_err *err)
 {
     double cells = (double)(g->h_range + 1) * (g->k_range + 1) * (g->l_range + 1);
@@ -220,7 +237,8 @@ nb_status nb_hkl_read(const char *path, int columns, double default_F, struct nb
     if ((st = slurp(path, &buf, &len, err)) != NB_OK)
         return st;
     nb_emitf(out, "counting entries in %s\n", path);
-    st = hkl_records(path, buf, columns, &r, &n, out, err);
+    if ((st = check_text(path, buf, len, err)) == NB_OK)
+        st = hkl_records(path, buf, columns, &r, &n, out, err);
     free(buf);
     if (st != NB_OK)
         return st;
@@ -280,23 +298,35 @@ void nb_hkl_free(struct nb_hkl_grid *g)
     g->F = NULL;
 }
 
-nb_status nb_fdump_read(const char *path, struct nb_hkl_grid *g, struct nb_err *err)
+/* The Fdump.bin header: six integers, a newline and a form feed; the body starts right after
+ * the first form feed (a fix of the reference's whitespace-swallowing fscanf).  Fills the
+ * bounds and ranges of *g and the body offset.  The ranges are computed in 64 bits (the file
+ * may say INT_MIN and INT_MAX), and the body is checked against them before anything is
+ * allocated, so a short file never asks for a large grid. */
+static nb_status fdump_header(const char *path, char *buf, size_t len, struct nb_hkl_grid *g,
+                              size_t *body, struct nb_err *err)
 {
-    char *buf = NULL;
-    size_t len;
-    nb_status st;
-    memset(g, 0, sizeof *g);
-    if ((st = slurp(path, &buf, &len, err)) != NB_OK)
-        return st;
-    /* header: six integers, a newline and a form feed; the body starts right after the
-     * first form feed (a fix of the reference's whitespace-swallowing fscanf) */
     char *ff = memchr(buf, '\f', len < 4096 ? len : 4096);
     int v[6];
     char tail[4];
     if (!ff || (*ff = '\0', sscanf(buf, "%d %d %d %d %d %d%1[\n]", &v[0], &v[1], &v[2], &v[3],
                                    &v[4], &v[5], tail) != 7)) {
-        free(buf);
         nb_err_set(err, "%s: not a structure-factor cache (bad header)", path);
+        return NB_E_INPUT;
+    }
+    long long r[3];
+    for (int i = 0; i < 3; i++) {
+        r[i] = (long long)v[2 * i + 1] - v[2 * i] + 1;
+        if (r[i] < 1 || r[i] >= INT_MAX) {
+            nb_err_set(err, "%s: index range %d..%d in the header is %s", path, v[2 * i],
+                       v[2 * i + 1], r[i] < 1 ? "empty" : "too large");
+            return NB_E_INPUT;
+        }
+    }
+    const size_t off = (size_t)(ff - buf) + 1;
+    const double need = (double)(r[0] + 1) * (double)(r[1] + 1) * (double)(r[2] + 1) * 8.0;
+    if ((double)(len - off) < need) {
+        nb_err_set(err, "%s: truncated (%zu of %.0f body bytes)", path, len - off, need);
         return NB_E_INPUT;
     }
     g->h_min = v[0];
@@ -305,27 +335,27 @@ nb_status nb_fdump_read(const char *path, struct nb_hkl_grid *g, struct nb_err *
     g->k_max = v[3];
     g->l_min = v[4];
     g->l_max = v[5];
-    g->h_range = g->h_max - g->h_min + 1;
-    g->k_range = g->k_max - g->k_min + 1;
-    g->l_range = g->l_max - g->l_min + 1;
-    if (g->h_range < 1 || g->k_range < 1 || g->l_range < 1) {
-        free(buf);
-        nb_err_set(err, "%s: empty index range in the header", path);
-        return NB_E_INPUT;
-    }
-    if ((st = grid_alloc(path, g, err)) != NB_OK) {
+    g->h_range = (int)r[0];
+    g->k_range = (int)r[1];
+    g->l_range = (int)r[2];
+    *body = off;
+    return NB_OK;
+}
+
+nb_status nb_fdump_read(const char *path, struct nb_hkl_grid *g, struct nb_err *err)
+{
+    char *buf = NULL;
+    size_t len, off = 0;
+    nb_status st;
+    memset(g, 0, sizeof *g);
+    if ((st = slurp(path, &buf, &len, err)) != NB_OK)
+        return st;
+    if ((st = fdump_header(path, buf, len, g, &off, err)) != NB_OK ||
+        (st = grid_alloc(path, g, err)) != NB_OK) {
         free(buf);
         return st;
     }
     size_t cells = (size_t)(g->h_range + 1) * (g->k_range + 1) * (g->l_range + 1);
-    size_t off = (size_t)(ff - buf) + 1;
-    if (len - off < cells * sizeof(double)) {
-        free(buf);
-        nb_hkl_free(g);
-        nb_err_set(err, "%s: truncated (%zu of %zu body bytes)", path, len - off,
-                   cells * sizeof(double));
-        return NB_E_INPUT;
-    }
     memcpy(g->F, buf + off, cells * sizeof(double));
     free(buf);
     for (size_t i = 0; i < cells; i++)

@@ -126,6 +126,8 @@ static void make_fixtures(void)
     add_smv("wlnan.img", "SIZE1=32;\nSIZE2=32;\nPIXEL_SIZE=0.1;\nWAVELENGTH=nan;\n", 32 * 32, 1);
     add_smv("distinf.img", "SIZE1=32;\nSIZE2=32;\nPIXEL_SIZE=0.1;\nDISTANCE=inf;\n", 32 * 32, 1);
     add_smv("pix0.img", "SIZE1=32;\nSIZE2=32;\nPIXEL_SIZE=0;\n", 32 * 32, 1);
+    add_smv("nosize1.img", "SIZE2=32;\nPIXEL_SIZE=0.1;\n", 32 * 32, 1);
+    add_smv("nosize2.img", "SIZE1=32;\nPIXEL_SIZE=0.1;\n", 32 * 32, 1);
     add_text("short.img", "{\nHEADER_BYTES=512;\nSIZE1=32;\nSIZE2=32;\n}\f");
     {   /* HEADER_BYTES=1024 in a 600-byte file */
         unsigned char b[600];
@@ -377,11 +379,17 @@ static const struct row rows[] = {
     {"img_wavelength_nan", B_CELL, "-img wlnan.img", "wlnan.img", 0, 0},
     {"img_distance_inf", B_CELL, "-img distinf.img", "distinf.img", 0, 0},
     {"img_pixel_size_0", B_CELL, "-img pix0.img", "pix0.img", 0, 0},
+    {"img_no_size1", B_CELL, "-img nosize1.img", "nosize1.img: SMV header lacks the SIZE1 key", 0,
+     0},
+    {"img_no_size2", B_CELL, "-img nosize2.img", "nosize2.img: SMV header lacks the SIZE2 key", 0,
+     0},
     {"mask_missing", B_CELL, "-mask missing.img", "missing.img", 0, 0},
     {"mask_short", B_CELL, "-mask short.img", "short.img", 0, 0},
     {"mask_not_smv", B_CELL, "-mask notsmv.img", "notsmv.img", 0, 0},
     {"mask_truncated", B_CELL, "-mask trunc.img", "trunc.img", 0, 0},
     {"mask_size_mismatch", B_CELL, "-mask mask16.img", "-mask", 0, 0},
+    {"mask_no_size1", B_CELL, "-mask nosize1.img", "nosize1.img: SMV header lacks the SIZE1 key",
+     0, 0},
     /* inverted ROI */
     {"roi_inverted_x", B_CELL, "-roi 10 5 0 10", "-roi", 0, 0},
     {"roi_inverted_y", B_CELL, "-roi 0 10 20 5", "-roi", 0, 0},

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "io/nb_files.h"
 #include "io/nb_io.h"
 
 static char g_dir[1024];
@@ -242,6 +243,45 @@ static void hkl_columns(void)
               nb_strerror(st));
         if (st == NB_OK)
             nb_hkl_free(&g);
+    }
+    /* a NUL byte ended the scan and dropped the rest of the file silently (found by
+     * fuzz_hkl): an error naming the line, in both column modes */
+    u_ctx = "formats.md §1 deviation: NUL byte";
+    static const char nul_text[] = "0 0 0 1\n1 0 0 2\n\0 1 1 1 3\n-1 -1 -1 4\n";
+    if (nb_test_write_file(scratch("nul.hkl"), nul_text, sizeof nul_text - 1) == 0)
+        for (int mode = 0; mode < 2; mode++) {
+            memset(&err, 0, sizeof err);
+            st = nb_hkl_read(scratch("nul.hkl"), mode ? NB_HKL_FIRST4 : NB_HKL_STREAM4, 0.0, &g,
+                             NULL, &err);
+            CHECK(st == NB_E_INPUT && strstr(err.msg, "nul.hkl:3:") != NULL,
+                  "%s: mode %d: status %s, message '%s' (expected NB_E_INPUT naming line 3)",
+                  u_ctx, mode, nb_strerror(st), err.msg);
+            if (st == NB_OK)
+                nb_hkl_free(&g);
+        }
+}
+
+/* Truncated or absurd Fdump.bin headers (found by fuzz_fdump): refused before any grid is
+ * allocated, ranges computed without int overflow. */
+static void fdump_bad_headers(void)
+{
+    static const struct {
+        const char *text, *expect;
+    } bad[] = {{"-2147483648 2147483647 0 0 0 0\n\f", "too large"},
+               {"0 1000 0 1000 0 1000\n\f12345678", "truncated"},
+               {"5 4 0 0 0 0\n\f", "empty"}};
+    u_ctx = "formats.md §2 bad Fdump.bin header";
+    for (int i = 0; i < 3; i++) {
+        struct nb_hkl_grid d;
+        struct nb_err err = {{0}};
+        if (put("badhead.bin", bad[i].text))
+            continue;
+        nb_status st = nb_fdump_read(scratch("badhead.bin"), &d, &err);
+        CHECK(st == NB_E_INPUT && strstr(err.msg, bad[i].expect) && d.F == NULL,
+              "%s: '%s': status %s, message '%s' (expected '%s')", u_ctx, bad[i].text,
+              nb_strerror(st), err.msg, bad[i].expect);
+        if (st == NB_OK)
+            nb_hkl_free(&d);
     }
 }
 
@@ -512,6 +552,51 @@ static void smv_roundtrip(double big, int expect_bytes)
     nb_smv_free(&smv);
 }
 
+/* A 512-byte SMV header with these keys, then npix pixels. */
+static int put_smv(const char *name, const char *keys, size_t npix)
+{
+    char b[512 + 64];
+    memset(b, 0, sizeof b);
+    memset(b, ' ', 512);
+    int l = snprintf(b, 512, "{\nHEADER_BYTES=512;\nTYPE=unsigned_short;\n%s}\f", keys);
+    b[l] = ' ';
+    return nb_test_write_file(scratch(name), b, 512 + 2 * npix);
+}
+
+/* SIZE1/SIZE2 missing: one error naming the key; before, a missing SIZE1 was converted from
+ * NaN to int (undefined behaviour) and SIZE1 = 3e9 overflowed an int. */
+static void smv_size_keys(void)
+{
+    static const struct {
+        const char *name, *keys, *expect;
+    } bad[] = {{"nosize1.img", "SIZE2=4;\n", "nosize1.img: SMV header lacks the SIZE1 key"},
+               {"nosize2.img", "SIZE1=4;\n", "nosize2.img: SMV header lacks the SIZE2 key"},
+               {"size1zero.img", "SIZE1=0;\nSIZE2=4;\n", "lacks the DETECTOR_DIMENSIONS key"},
+               {"size1huge.img", "SIZE1=3e9;\nSIZE2=1;\n", "bad image size"}};
+    struct nb_smv s;
+    struct nb_err err = {{0}};
+    u_ctx = "cli.md §3/§6.1 SMV size keys";
+    for (int i = 0; i < 4; i++) {
+        if (put_smv(bad[i].name, bad[i].keys, 16))
+            continue;
+        memset(&err, 0, sizeof err);
+        nb_status st = nb_smv_open(scratch(bad[i].name), &s, &err);
+        CHECK(st == NB_E_INPUT && strstr(err.msg, bad[i].expect),
+              "%s: status %s, message '%s' (expected NB_E_INPUT, '%s')", u_ctx, nb_strerror(st),
+              err.msg, bad[i].expect);
+        if (st == NB_OK)
+            nb_smv_free(&s);
+    }
+    /* SIZE1 reading as 0: DETECTOR_DIMENSIONS gives both sizes (as nanoBragg) */
+    if (put_smv("detdim.img", "SIZE1=0;\nDETECTOR_DIMENSIONS=2;\n", 4))
+        return;
+    nb_status st = nb_smv_open(scratch("detdim.img"), &s, &err);
+    CHECK(st == NB_OK && s.width == 2 && s.height == 2, "%s: DETECTOR_DIMENSIONS: %s %d x %d",
+          u_ctx, err.msg, st == NB_OK ? s.width : 0, st == NB_OK ? s.height : 0);
+    if (st == NB_OK)
+        nb_smv_free(&s);
+}
+
 static void smv(void)
 {
     smv_roundtrip(1.0, 512);
@@ -531,6 +616,61 @@ static void smv(void)
     nb_test_write_file(scratch("trunc.img"), hdr, 512 + 10); /* needs 32 data bytes */
     CHECK(nb_smv_open(scratch("trunc.img"), &s, &err) == NB_E_INPUT, "%s: truncated accepted",
           u_ctx);
+    smv_size_keys();
+}
+
+/* ------------------------------------------------------------------ file cache (MPI) */
+
+static size_t pack_entry(unsigned char *p, uint64_t nl, uint64_t dl, const char *name,
+                         const char *data, size_t have)
+{
+    const uint64_t head[4] = {nl, dl, 0, 0};
+    memcpy(p, head, sizeof head);
+    memcpy(p + sizeof head, name, strlen(name));
+    memcpy(p + sizeof head + strlen(name), data, have);
+    return sizeof head + strlen(name) + have;
+}
+
+/* A damaged pack (rank 0's copy of the input files) must be refused with the buffer left to
+ * the caller; before the fix, nb_files_reset() then freed pointers into it, and a name length
+ * near 2^64 wrapped the bounds check (found by fuzz_files). */
+static void file_cache_replay(void)
+{
+    u_ctx = "nb_files_replay of a damaged pack";
+    struct {
+        const char *what;
+        int n, cut;         /* entries; bytes removed from the end */
+        uint64_t second_nl; /* name length written for the second entry */
+    } cases[] = {{"second entry truncated", 2, 4, 1},
+                 {"name length wraps around", 2, 0, UINT64_MAX},
+                 {"trailing bytes", 1, -3, 1},
+                 {"intact", 2, 0, 1}};
+    for (int c = 0; c < 4; c++) {
+        unsigned char *b = calloc(1, 256);
+        if (!b)
+            return;
+        uint64_t n = (uint64_t)cases[c].n;
+        memcpy(b, &n, sizeof n);
+        size_t len = sizeof n + pack_entry(b + sizeof n, 1, 5, "a", "hello", 5);
+        if (cases[c].n == 2)
+            len += pack_entry(b + len, cases[c].second_nl, 10, "b", "0123456789", 10);
+        len = (size_t)((long)len - cases[c].cut);
+        int rc = nb_files_replay(b, len);
+        int intact = c == 3;
+        CHECK(rc == (intact ? 0 : -1), "%s: %s: returned %d", u_ctx, cases[c].what, rc);
+        if (rc == 0) {
+            FILE *fp = nb_files_fopen("a", "rb");
+            char got[8] = {0};
+            CHECK(fp && fread(got, 1, sizeof got, fp) == 5 && !memcmp(got, "hello", 5),
+                  "%s: %s: file a not served", u_ctx, cases[c].what);
+            if (fp)
+                fclose(fp);
+            nb_files_reset(); /* frees b */
+        } else {
+            nb_files_reset(); /* must not touch b */
+            free(b);
+        }
+    }
 }
 
 int main(void)
@@ -543,8 +683,10 @@ int main(void)
     hkl_basic();
     fdump_whitespace_body();
     hkl_columns();
+    fdump_bad_headers();
     sources();
     matrices();
     smv();
+    file_cache_replay();
     return u_summary("test_io");
 }
