@@ -243,7 +243,7 @@ static void break_stale_lock(const char *lock, const char *target, const char *j
             (void)link(aside, lock); /* someone else's fresh lock: restore it */
         } else if (seen->job[0] && strchr(seen->job, '/') == NULL) {
             char part[80];
-            snprintf(part, sizeof part, "%s.part", seen->job);
+            snprintf(part, sizeof part, "%s.partial", seen->job);
             char *orphan = aux_name(target, part);
             if (orphan)
                 unlink(orphan);
@@ -389,7 +389,7 @@ int nb_outset_add(struct nb_outset *s, const char *flag, const char *name, unsig
     o->target = resolve_links(name);
     o->canon = o->target ? canonical(o->target) : NULL;
     char tag[80];
-    snprintf(tag, sizeof tag, "%s.part", s->job);
+    snprintf(tag, sizeof tag, "%s.partial", s->job);
     o->tmp = o->target ? aux_name(o->target, tag) : NULL;
     o->lock = o->target ? aux_name(o->target, "lock") : NULL;
     if (!o->target || !o->canon || !o->tmp || !o->lock)

@@ -28,7 +28,7 @@ setup_olds
 start=$(now)
 "$bin" $SLOW $outs > out.txt 2> err.txt &
 pid=$!
-if wait_for_file . '(\.part$|\.tmp\.)' $pid; then
+if wait_for_file . '(\.partial$|\.tmp\.)' $pid; then
   mkdir image.pgm
   wait $pid; rc=$?
   took=$(since "$start")

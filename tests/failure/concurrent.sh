@@ -10,7 +10,7 @@ bin=$1; dir=$2; h5=${3:-1}
 fresh "$dir"
 export HDF5_USE_FILE_LOCKING=FALSE
 h5flag=""; [ "$h5" = 1 ] && h5flag="--hdf5 sim.h5"
-want_tmp='(^\.a\.bin\..*\.part$|^a\.bin\.tmp\.)'   # (the second: the naming before unique job tags)
+want_tmp='(^\.a\.bin\..*\.partial$|^a\.bin\.tmp\.)'   # (the second: the naming before unique job tags)
 
 "$bin" $SLOW -floatfile a.bin -intfile a.img -nonoise -nopgm $h5flag > outA.txt 2> errA.txt &
 a=$!
@@ -45,7 +45,7 @@ PY
 else
   ok "job A: exit 0"
 fi
-l=$(ls -A | grep -E '\.(lock|part)$' | tr '\n' ' ')
+l=$(ls -A | grep -E '\.(lock|partial)$' | tr '\n' ' ')
 [ -z "$l" ] && ok "no lock or temporary file left" || bad "left: $l"
 
 # a stale lock (a process of this host that no longer exists) is taken over

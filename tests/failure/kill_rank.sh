@@ -50,7 +50,7 @@ for victim in 1 0; do
   else ok "kill -9 rank $victim: all ranks gone $took s later, exit status $rc, previous results intact, left: ${l:-nothing}"; fi
   if [ $victim = 0 ]; then
     "$bin" $BASE -detpixels 32 $outs > out2.txt 2> err2.txt; rc=$?
-    if [ $rc = 0 ] && [ -z "$(ls -A | grep -E '\.(lock|part)$')" ]; then ok "the next run takes over the dead job's locks, removes its temporary files and succeeds"
+    if [ $rc = 0 ] && [ -z "$(ls -A | grep -E '\.(lock|partial)$')" ]; then ok "the next run takes over the dead job's locks, removes its temporary files and succeeds"
     else bad "the next run after kill -9 of rank 0: exit $rc: $(cat err2.txt)"; fi
   fi
 done

@@ -22,12 +22,16 @@ else
   echo "skip -floatfile <full device>: mknod needs root"
 fi
 
-# /dev/null for every image
+# a null device for every image.  As root the test uses a private node (like /dev/null), so
+# that a regression cannot replace the system's /dev/null (the code before this test did).
 rm -rf ./* ./.[!.]* 2>/dev/null
-"$bin" $ARGS -floatfile /dev/null -intfile /dev/null -noisefile /dev/null -pgmfile /dev/null \
+null=/dev/null
+if [ "$(id -u)" = 0 ] && mknod nulldev c 1 3 2>/dev/null; then null=nulldev; fi
+"$bin" $ARGS -floatfile $null -intfile $null -noisefile $null -pgmfile $null \
   > out.txt 2> err.txt; rc=$?
-if [ $rc = 0 ] && [ -c /dev/null ] && [ -z "$(left)" ]; then ok "every image to /dev/null: exit 0, nothing else written"
-else bad "every image to /dev/null: exit $rc, /dev/null $(ls -l /dev/null), left: $(left): $(cat err.txt)"; fi
+l=$(left | sed 's/nulldev //')
+if [ $rc = 0 ] && [ -c $null ] && [ -z "$l" ]; then ok "every image to a null device ($null): exit 0, nothing else written"
+else bad "every image to a null device ($null): exit $rc, $(ls -l $null), left: $l: $(cat err.txt)"; fi
 
 # the same as an unprivileged user (who cannot create files in /dev)
 if [ "$(id -u)" = 0 ] && command -v runuser > /dev/null && id nobody > /dev/null 2>&1; then
@@ -53,12 +57,26 @@ wait $reader
 if [ $rc = 0 ] && [ -p pipe ] && [ "$(wc -c < got.bin)" = $bytes ]; then ok "-floatfile <FIFO>: $bytes bytes through the pipe, still a FIFO"
 else bad "-floatfile <FIFO>: exit $rc, $(wc -c < got.bin) bytes read, $(ls -l pipe): $(cat err.txt)"; fi
 
-# /dev/stdout into a pipe
+# /dev/stdout into a pipe.  As root, run it as user nobody, who cannot replace /dev/stdout
+# even in a regression (the code before this test replaced it with a regular file).
 rm -rf ./* ./.[!.]* 2>/dev/null
-size=$( { "$bin" $ARGS -floatfile /dev/stdout -intfile /dev/null -nonoise -nopgm 2> err.txt; echo $? > rc.txt; } | wc -c)
-rc=$(cat rc.txt); rm -f rc.txt
-if [ "$rc" = 0 ] && [ "$size" -gt $bytes ] && [ -z "$(left)" ]; then ok "-floatfile /dev/stdout: the image is in the piped output ($size bytes with the text)"
-else bad "-floatfile /dev/stdout: exit $rc, $size bytes, left: $(left)"; fi
+as=""
+if [ "$(id -u)" = 0 ]; then
+  if command -v runuser > /dev/null && runuser -u nobody -- test -x "$bin"; then
+    as="runuser -u nobody --"; chmod 777 .
+  else
+    as=skip
+  fi
+fi
+if [ "$as" = skip ]; then
+  echo "skip -floatfile /dev/stdout: as root it needs user nobody (runuser)"
+else
+  # the pipe is made by that user too (a root-owned pipe cannot be reopened by nobody)
+  size=$($as sh -c '{ "$0" $1 -floatfile /dev/stdout -intfile /dev/null -nonoise -nopgm 2> err.txt; echo $? > rc.txt; } | wc -c' "$bin" "$ARGS")
+  rc=$(cat rc.txt); rm -f rc.txt
+  if [ "$rc" = 0 ] && [ "$size" -gt $bytes ] && [ -z "$(left)" ] && [ -L /dev/stdout ]; then ok "-floatfile /dev/stdout: the image is in the piped output ($size bytes with the text)"
+  else bad "-floatfile /dev/stdout: exit $rc, $size bytes, left: $(left), $(ls -l /dev/stdout)"; fi
+fi
 
 # a symbolic link is written through
 rm -rf ./* ./.[!.]* 2>/dev/null
@@ -69,9 +87,10 @@ else bad "-floatfile <symbolic link>: exit $rc: $(ls -l link.bin real)"; fi
 
 if [ "$h5" = 1 ]; then
   rm -rf ./* ./.[!.]* 2>/dev/null
-  "$bin" $ARGS --hdf5 /dev/null > out.txt 2> err.txt; rc=$?
-  if expect_failure "--hdf5 /dev/null" $rc err.txt "not a regular file"; then
-    [ -c /dev/null ] && ok "--hdf5 /dev/null: $(grep '^error: ' err.txt)" || bad "--hdf5 /dev/null: /dev/null changed"
+  mkfifo hfifo
+  "$bin" $ARGS --hdf5 hfifo > out.txt 2> err.txt; rc=$?
+  if expect_failure "--hdf5 <FIFO>" $rc err.txt "not a regular file"; then
+    [ -p hfifo ] && ok "--hdf5 <FIFO>: $(grep '^error: ' err.txt)" || bad "--hdf5 <FIFO>: the FIFO was replaced"
   fi
 fi
 exit $fail

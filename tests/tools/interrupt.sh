@@ -13,7 +13,7 @@ for sig in INT TERM; do
   pid=$!
   # wait (polling, no fixed delay) until the temporary files exist: the run has reserved its
   # outputs and renders; the HDF5 file is reserved last
-  want='^\.floatimage\.bin\..*\.part$'; [ "$h5" = 1 ] && want='^\.run\.h5\..*\.part$'
+  want='^\.floatimage\.bin\..*\.partial$'; [ "$h5" = 1 ] && want='^\.run\.h5\..*\.partial$'
   n=0
   while [ $n -lt 3000 ] && ! ls -A | grep -q "$want"; do sleep 0.01; n=$((n+1)); done
   if ! ls -A | grep -q "$want"; then
