@@ -108,11 +108,14 @@ void nb_pgm_image(const struct nb_scene *sc, const float *img, double scale, uin
 }
 
 void nb_noise_image(const struct nb_scene *sc, const float *img, double adc, struct nb_rng *rng,
-                    long *seed, uint16_t *out, double *photons, int *overloads)
+                    long *seed, uint16_t *out, int32_t *counts, double *photons, int *overloads)
 {
     double sum = 0.0;
     int over = 0;
+    const int32_t sat = nb_count_saturation(adc);
     memset(out, 0, sizeof *out * (size_t)sc->fpixels * sc->spixels);
+    if (counts)
+        memset(counts, 0, sizeof *counts * (size_t)sc->fpixels * sc->spixels);
     for (int s = 0; s < sc->spixels; s++)
         for (int f = 0; f < sc->fpixels; f++) {
             if (!in_roi(sc, s, f))
@@ -120,6 +123,8 @@ void nb_noise_image(const struct nb_scene *sc, const float *img, double adc, str
             size_t i = (size_t)s * sc->fpixels + f;
             double t = nb_poidev(rng, img[i], seed);
             sum += t;
+            if (counts)
+                counts[i] = t + adc > 65535.0 ? sat + 1 : (int32_t)nb_d2i(t);
             t += adc;
             if (t > 65535.0) {
                 t = 65535.0;
@@ -129,6 +134,16 @@ void nb_noise_image(const struct nb_scene *sc, const float *img, double adc, str
         }
     *photons = sum;
     *overloads = over;
+}
+
+int32_t nb_count_saturation(double adc)
+{
+    double s = floor(65535.0 - adc);
+    if (s > 2147483646.0)
+        return 2147483646;
+    if (s < -2147483647.0)
+        return -2147483647;
+    return (int32_t)s;
 }
 
 size_t nb_image_count_nonfinite(const float *img, size_t n, size_t *first)

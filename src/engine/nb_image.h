@@ -32,9 +32,14 @@ void nb_int_image(const struct nb_scene *sc, const float *img, double scale, dou
 /* -pgmscale if > 0, else 250/(5 rmsd) (the int scale when rmsd is 0). */
 double nb_pgm_scale(double user_scale, double int_scale, double rmsd);
 void nb_pgm_image(const struct nb_scene *sc, const float *img, double scale, uint8_t *out);
-/* Poisson noise over the ROI in raster order; returns photons and overloads. */
+/* Poisson noise over the ROI in raster order; returns photons and overloads.  counts (may be
+ * NULL): the same Poisson photon counts without the ADC offset, as int32 -- the deviate itself
+ * where the SMV value is not clipped at 65535, else nb_count_saturation(adc) + 1 (an overload
+ * mark); 0 outside the ROI.  The random stream does not depend on counts. */
 void nb_noise_image(const struct nb_scene *sc, const float *img, double adc, struct nb_rng *rng,
-                    long *seed, uint16_t *out, double *photons, int *overloads);
+                    long *seed, uint16_t *out, int32_t *counts, double *photons, int *overloads);
+/* The largest photon count an SMV noise pixel stores unclipped: floor(65535 - adc). */
+int32_t nb_count_saturation(double adc);
 
 /* Non-finite pixels (NaN, +inf, -inf) among the n pixels of a float image: returns how many,
  * and stores the raster index of the first in *first (left unchanged when there is none). */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "nb_h5_plists.h"
+#include "../engine/nb_image.h"
 #include "../util/nb_fault.h"
 
 /* Process-wide: a file that HDF5 failed to close.  HDF5's own shutdown would then crash
@@ -324,12 +325,21 @@ static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
         bad |= d < 0;
         if (d >= 0)
             H5Dclose(d);
-        if (m->cfg->flux != 0.0) { /* the -flux value, when given */
-            d = dset_d(h, beam, "total_flux", m->cfg->flux, "Hz");
-            bad |= d < 0;
-            if (d >= 0)
-                H5Dclose(d);
-        }
+        /* the set-up's flux: -flux, else fluence / exposure * beamsize^2 (nb_setup_geometry) */
+        d = dset_d(h, beam, "total_flux", sc->flux, "Hz");
+        bad |= d < 0;
+        if (d >= 0)
+            H5Dclose(d);
+        /* Stokes [I, Q, U, V] in the McStas frame: the E vector of nanoBragg's Kahn factor K
+         * lies along the polar vector's part normal to the beam, which R maps to McStas -x
+         * (lab_to_mcstas), so Q = K I along x, U = V = 0 (I = 1). */
+        double stokes[4] = {1.0, m->cfg->polarization, 0.0, 0.0};
+        hsize_t four = 4;
+        d = small_dset(h, beam, "incident_polarisation_stokes", H5T_NATIVE_DOUBLE, 1, &four,
+                       stokes);
+        bad |= d < 0;
+        if (d >= 0)
+            H5Dclose(d);
         H5Gclose(beam);
     } else {
         bad = 1;
@@ -346,11 +356,28 @@ static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
         H5Dclose(d);
     else
         bad = 1;
-    int sat = m->noise ? 65535 : 2147483647;
+    /* data: noise photon counts (int32), valid in [0, floor(65535 - adc)]; a pixel that the
+     * SMV noise image clipped at 65535 holds saturation_value + 1.  Without noise: the float
+     * image, no limits (2^31 - 1, the dxtbx default).  The ADC offset is not in data; it is
+     * recorded as adc_offset (counts), the pedestal the SMV noise/int images carry. */
+    int32_t sat = m->noise ? nb_count_saturation(m->adc) : 2147483647, under = 0;
     d = small_dset(h, det, "saturation_value", H5T_NATIVE_INT32, 0, NULL, &sat);
     bad |= d < 0;
     if (d >= 0)
         H5Dclose(d);
+    if (m->noise) {
+        d = small_dset(h, det, "underload_value", H5T_NATIVE_INT32, 0, NULL, &under);
+        bad |= d < 0;
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    d = dset_d(h, det, "adc_offset", m->adc, "counts");
+    bad |= d < 0;
+    if (d >= 0) {
+        bad |= attr_str(d, "description", "ADC offset added to the SMV int and noise images; "
+                                          "not in /entry/data/data");
+        H5Dclose(d);
+    }
     struct {
         const char *name;
         double v;
@@ -424,6 +451,32 @@ static int write_sample(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_met
     if (smp < 0)
         return -1;
     bad |= dset_str(h, smp, "name", "simulated crystal");
+    /* the truth: the set-up's real cell, and UB (Busing-Levy: columns a*, b*, c* in 1/A, misset
+     * included, goniometer at zero) in the McStas frame */
+    hsize_t cd[2] = {1, 6}, ud[3] = {1, 3, 3};
+    hid_t d = small_dset(h, smp, "unit_cell", H5T_NATIVE_DOUBLE, 2, cd, sc->cell);
+    if (d >= 0) {
+        bad |= attr_str(d, "units", "angstrom, deg");
+        H5Dclose(d);
+    } else {
+        bad = 1;
+    }
+    double ub[9], as[3], bs[3], cs[3];
+    mul3(R, sc->a_star, as);
+    mul3(R, sc->b_star, bs);
+    mul3(R, sc->c_star, cs);
+    for (int i = 0; i < 3; i++) {
+        ub[3 * i + 0] = as[i];
+        ub[3 * i + 1] = bs[i];
+        ub[3 * i + 2] = cs[i];
+    }
+    d = small_dset(h, smp, "ub_matrix", H5T_NATIVE_DOUBLE, 3, ud, ub);
+    if (d >= 0) {
+        bad |= attr_str(d, "units", "1/angstrom");
+        H5Dclose(d);
+    } else {
+        bad = 1;
+    }
     bad |= dset_str(h, smp, "depends_on", "/entry/sample/transformations/phi");
     hid_t tr = group(h, smp, "transformations", "NXtransformations");
     if (tr >= 0) {
@@ -431,7 +484,7 @@ static int write_sample(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_met
         mul3(R, sc->spindle, u);
         double phi = sc->phi0 * NB_RTD, phi_end = (sc->phi0 + sc->osc) * NB_RTD;
         hsize_t one = 1;
-        hid_t d = small_dset(h, tr, "phi", H5T_NATIVE_DOUBLE, 1, &one, &phi);
+        d = small_dset(h, tr, "phi", H5T_NATIVE_DOUBLE, 1, &one, &phi);
         if (d >= 0) {
             bad |= attr_str(d, "units", "deg");
             bad |= attr_str(d, "transformation_type", "rotation");
@@ -836,17 +889,14 @@ static void layout_entry(struct nb_nxmx *h, const struct nb_nxmx_meta *m, double
     hid_t data = group(h, entry, "data", "NXdata");
     if (data >= 0) {
         bad |= attr_str(data, "signal", "data");
-        hid_t dt = m->noise ? H5T_NATIVE_UINT16 : H5T_NATIVE_FLOAT;
+        hid_t dt = m->noise ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT;
         h->d_data = image_dset(h, data, "data", dt, h->fpixels, h->spixels);
         h->d_float = image_dset(h, data, "float_image", H5T_NATIVE_FLOAT, h->fpixels, h->spixels);
         h->d_int = image_dset(h, data, "int_image", H5T_NATIVE_UINT16, h->fpixels, h->spixels);
         H5Gclose(data);
     }
     bad |= write_instrument(h, entry, m, R);
-    const struct nb_scene *sc = m->sc;
-    int full_roi = sc->roi_xmin <= 0 && sc->roi_xmax >= sc->fpixels - 1 && sc->roi_ymin <= 0 &&
-                   sc->roi_ymax >= sc->spixels - 1;
-    if (m->cfg->mask || !full_roi) {
+    { /* pixel_mask always: 0 = good, 256 = not rendered (mask 0 or outside the ROI) */
         hid_t det = H5Gopen2(h->file, "/entry/instrument/detector", H5P_DEFAULT);
         hsize_t dims[2] = {(hsize_t)h->spixels, (hsize_t)h->fpixels};
         hid_t sp = H5Screate_simple(2, dims, NULL);
@@ -1006,7 +1056,7 @@ static void write_status(struct nb_nxmx *h, const char *name, uint8_t value)
 }
 
 nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
-                               const uint16_t *noise, const uint16_t *ints, struct nb_err *err)
+                               const int32_t *counts, const uint16_t *ints, struct nb_err *err)
 {
     static const float zf = 0;
     static const uint16_t zu = 0;
@@ -1014,15 +1064,15 @@ nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const fl
     if (nb_fault("h5-stop")) /* failure tests: stop here, to be killed mid-write */
         raise(SIGSTOP);
     write_rows(h, h->d_float, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
+    static const int32_t zi = 0;
     if (h->noise)
-        write_rows(h, h->d_data, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
-                   h->rank == 0 ? noise : &zu);
+        write_rows(h, h->d_data, H5T_NATIVE_INT32, 0, h->rank == 0 ? h->spixels : 0,
+                   h->rank == 0 ? counts : &zi);
     else
         write_rows(h, h->d_data, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
     write_rows(h, h->d_int, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
                h->rank == 0 ? ints : &zu);
-    if (h->d_mask >= 0)
-        write_mask_rows(h, row0, n_rows);
+    write_mask_rows(h, row0, n_rows);
     /* the frame is complete: status, then a collective flush */
     write_status(h, "frames_done", 1);
     write_status(h, "bands_done", 1);

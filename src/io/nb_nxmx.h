@@ -43,7 +43,8 @@ struct nb_nxmx_meta {
     const struct nb_scene *sc;
     const struct nb_hkl_grid *hkl;        /* NULL when no grid is in use                */
     const char *hkl_source;               /* "hkl" or "Fdump.bin"                       */
-    int noise;                            /* /entry/data/data is the noise image        */
+    int noise;                            /* /entry/data/data holds the noise counts    */
+    double adc;                           /* the SMV ADC offset (-adc), not in data     */
     int rank, size;                       /* this process, the group                    */
     int n_bands;
     const struct nb_nxmx_band *bands;     /* n_bands (= size) entries                   */
@@ -73,9 +74,10 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
 /* After the render: band layout (@band_row0, @band_nrows) and the carry cache. */
 nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err);
 /* Write frame 0: float rows [row0, row0+n_rows) of this rank (any rank), and on rank 0 the
- * whole noise image (when m->noise) and int image (NULL elsewhere).  Collective. */
+ * whole noise photon-count image (int32, without the ADC offset; when m->noise) and int image
+ * (NULL elsewhere).  Collective. */
 nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
-                               const uint16_t *noise, const uint16_t *ints, struct nb_err *err);
+                               const int32_t *counts, const uint16_t *ints, struct nb_err *err);
 /* ok: set @complete = 1 and close.  !ok (an agreed failure): close without further
  * collective writes.  Every rank, always; frees h; NULL-safe.  Returns this rank's status:
  * the caller then agrees on it -- with a deadline where it failed, since the other ranks may

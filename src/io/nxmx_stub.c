@@ -22,13 +22,13 @@ nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, str
 }
 
 nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
-                               const uint16_t *noise, const uint16_t *ints, struct nb_err *err)
+                               const int32_t *counts, const uint16_t *ints, struct nb_err *err)
 {
     (void)h;
     (void)row0;
     (void)n_rows;
     (void)band;
-    (void)noise;
+    (void)counts;
     (void)ints;
     (void)err;
     return NB_E_NOT_BUILT;

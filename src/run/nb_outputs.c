@@ -112,12 +112,13 @@ static nb_status write_pgm(const struct nb_cli *cli, const struct nb_scene *sc,
 
 nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scene *sc,
                                   const struct nb_hkl_grid *fdump, struct nb_outputs *o,
-                                  const float *img, uint16_t **int_out, uint16_t **noise_out,
+                                  const float *img, uint16_t **int_out, int32_t **counts_out,
                                   struct nb_err *err)
 {
     nb_status st = NB_OK;
     const size_t npix = (size_t)sc->fpixels * sc->spixels;
     uint16_t *ints = malloc(npix * sizeof *ints), *noise = NULL;
+    int32_t *counts = NULL;
     unsigned char *dump = NULL;
     char header[1100];
     int hb;
@@ -158,12 +159,13 @@ nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scen
         struct nb_rng rng = sc->rng;
         long seed = sc->seed;
         noise = malloc(npix * sizeof *noise);
-        if (!noise) {
+        counts = malloc(npix * sizeof *counts);
+        if (!noise || !counts) {
             nb_err_set(err, "out of memory for the noise image");
             st = NB_E_NOMEM;
             goto done;
         }
-        nb_noise_image(sc, img, cli->adc, &rng, &seed, noise, &photons, &overloads);
+        nb_noise_image(sc, img, cli->adc, &rng, &seed, noise, counts, &photons, &overloads);
         printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
         printf("writing %s as %zu-byte integers\n", cli->noisefile, sizeof(uint16_t));
         if ((st = out_write(o, NB_OUT_NOISE, header, hlen, noise, npix * sizeof *noise, err)) !=
@@ -179,7 +181,8 @@ nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scen
     }
 done:
     *int_out = ints;
-    *noise_out = noise;
+    *counts_out = counts;
+    free(noise);
     free(dump);
     return st;
 }

@@ -32,11 +32,12 @@ int nb_outputs_have(const struct nb_outputs *o, enum nb_out_id id);
 const char *nb_outputs_file(const struct nb_outputs *o, enum nb_out_id id);
 
 /* Statistics, the reference images and their console lines, written to their temporary
- * files.  The int and noise images are handed back (malloc'ed) for the HDF5 file.  fdump: the
+ * files.  The int image and the noise photon counts (int32, no ADC offset; see nb_noise_image)
+ * are handed back (malloc'ed) for the HDF5 file.  fdump: the
  * grid to cache in Fdump.bin (NULL: none). */
 nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scene *sc,
                                   const struct nb_hkl_grid *fdump, struct nb_outputs *o,
-                                  const float *img, uint16_t **int_out, uint16_t **noise_out,
+                                  const float *img, uint16_t **int_out, int32_t **counts_out,
                                   struct nb_err *err);
 
 /* Put every output in place, or none. */

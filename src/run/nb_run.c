@@ -272,7 +272,8 @@ struct run {
     struct nb_render_result R;
     struct nb_nxmx *h5;
     int h5_open; /* nb_nxmx_create was called on every rank: every rank must close */
-    uint16_t *int_img, *noise_img; /* rank 0, for HDF5 */
+    uint16_t *int_img; /* rank 0, for HDF5 */
+    int32_t *counts_img; /* rank 0, for HDF5: noise photon counts without the ADC offset */
     struct nb_err err;
 };
 
@@ -283,8 +284,9 @@ static void run_fini(struct run *r)
     if (r->h5_open) /* every rank: the ranks agreed on the failure */
         hdf5_close(r, 0, "");
     free(r->int_img);
-    free(r->noise_img);
-    r->int_img = r->noise_img = NULL;
+    free(r->counts_img);
+    r->int_img = NULL;
+    r->counts_img = NULL;
     nb_outputs_fini(&r->outs); /* removes what was not committed; releases the locks */
     nb_render_result_fini(&r->R);
     if (r->have_scene)
@@ -440,6 +442,7 @@ static void fill_meta(struct run *r, int argc, char **argv, const char *start_ti
     m->hkl = r->in.have_hkl ? &r->in.hkl : NULL;
     m->hkl_source = r->in.from_dump ? "Fdump.bin" : "hkl";
     m->noise = r->cli.write_noise;
+    m->adc = r->cli.adc;
     m->rank = r->rank;
     m->size = r->size;
     m->p1 = m->p_star = -1;
@@ -534,7 +537,7 @@ static nb_status hdf5_finish(struct run *r, struct nb_nxmx_meta *meta)
         st = nb_nxmx_write_run(r->h5, meta, &r->err);
     if (st == NB_OK)
         st = nb_nxmx_write_images(r->h5, r->R.band_row0, r->R.band_rows, r->R.band_img,
-                                  r->noise_img, r->int_img, &r->err);
+                                  r->counts_img, r->int_img, &r->err);
     free(bands);
     meta->bands = NULL;
     char end_time[32];
@@ -575,7 +578,7 @@ static nb_status report_and_write(struct run *r)
     printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
            r->R.omega_sum / r->sc.steps, 100 * r->R.omega_sum / r->sc.steps / 4 / NB_PI);
     return nb_outputs_write_images(cli, &r->sc, want_fdump(r) ? &r->in.hkl : NULL, &r->outs,
-                                   r->R.img, &r->int_img, &r->noise_img, &r->err);
+                                   r->R.img, &r->int_img, &r->counts_img, &r->err);
 }
 
 int nb_run(int argc, char **argv)
