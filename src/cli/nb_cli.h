@@ -50,9 +50,10 @@ struct nb_cli {
  * Lines the reference prints while reading headers go to `out`. */
 nb_status nb_cli_parse(int argc, char **argv, struct nb_cli *cli, const struct nb_msg_sink *out,
                        struct nb_err *err);
-/* The same with the clock given: `now` (seconds since the epoch) seeds the default noise and
- * misset streams; MPI ranks all use rank 0's clock so that every rank resolves the same run. */
-nb_status nb_cli_parse_at(int argc, char **argv, long now, struct nb_cli *cli,
+/* The same with the default seed given (nb_cli_parse: nb_default_seed()): it seeds the noise
+ * and misset streams when -seed / -misset_seed are not given (the reference uses the time in
+ * seconds for both); MPI ranks all use rank 0's value so that every rank resolves the same run. */
+nb_status nb_cli_parse_at(int argc, char **argv, long default_seed, struct nb_cli *cli,
                           const struct nb_msg_sink *out, struct nb_err *err);
 void nb_cli_fini(struct nb_cli *cli);
 

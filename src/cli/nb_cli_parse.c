@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "../engine/nb_physics.h"
+#include "../util/nb_sys.h"
 #include "nb_cli.h"
 
 enum { SUB = 0, EXACT, LEN_EQ, LEN_GT };
@@ -836,16 +837,17 @@ static void cli_defaults(struct nb_cli *cli)
 nb_status nb_cli_parse(int argc, char **argv, struct nb_cli *cli, const struct nb_msg_sink *out,
                        struct nb_err *err)
 {
-    return nb_cli_parse_at(argc, argv, (long)time(NULL), cli, out, err);
+    return nb_cli_parse_at(argc, argv, nb_default_seed(), cli, out, err);
 }
 
-nb_status nb_cli_parse_at(int argc, char **argv, long now, struct nb_cli *cli,
+nb_status nb_cli_parse_at(int argc, char **argv, long default_seed, struct nb_cli *cli,
                           const struct nb_msg_sink *out, struct nb_err *err)
 {
     nb_status st = NB_OK;
     cli_defaults(cli);
-    /* the default noise seed is the time; -misset_seed defaults to it too (Q10) */
-    cli->cfg.seed = -now;
+    /* the default noise seed (the time in nanoBragg; here nb_default_seed()); -misset_seed
+     * defaults to it too (Q10) */
+    cli->cfg.seed = -default_seed;
     cli->cfg.misset_seed = cli->cfg.seed;
 
     /* [new] options first; they never reach the legacy scan */

@@ -306,12 +306,12 @@ static nb_status parse_and_read(struct run *r, int argc, char **argv, int *help)
 {
     struct nb_msg_sink out = {emit_stdout, NULL};
     nb_status st = NB_OK;
-    long now = (long)time(NULL);
-    nb_dist_bcast(r->d, &now, sizeof now, 0); /* one clock for the time-based seeds */
+    long seed = r->rank == 0 ? nb_default_seed() : 0;
+    nb_dist_bcast(r->d, &seed, sizeof seed, 0); /* one default seed for every rank */
     if (r->rank == 0) {
         if (r->size > 1)
             nb_files_record();
-        st = nb_cli_parse_at(argc, argv, now, &r->cli, &out, &r->err);
+        st = nb_cli_parse_at(argc, argv, seed, &r->cli, &out, &r->err);
         r->have_cli = 1;
         if (st == NB_OK && !r->cli.help) {
             print_notes(&r->cli);
@@ -342,7 +342,7 @@ static nb_status parse_and_read(struct run *r, int argc, char **argv, int *help)
             nb_err_set(&r->err, "corrupt copy of the input files");
             st = NB_E_COMM;
         } else {
-            st = nb_cli_parse_at(argc, argv, now, &r->cli, &quiet, &r->err);
+            st = nb_cli_parse_at(argc, argv, seed, &r->cli, &quiet, &r->err);
             r->have_cli = 1;
             if (st == NB_OK)
                 st = read_inputs(&r->cli, &r->in, &r->err);

@@ -7,4 +7,10 @@
  * hang while the system overcommits (spec/cli.md §6.1). */
 int nb_memory_allows(double bytes);
 
+/* A default random seed in [1, 2^31 - 2] for a run without -seed: a hash (splitmix64) of the
+ * wall clock in nanoseconds, the process id and a per-process counter, so that two jobs
+ * started in the same second (or the same nanosecond, on different hosts or pids) differ.
+ * Under MPI only rank 0 calls it and broadcasts the value. */
+long nb_default_seed(void);
+
 #endif
