@@ -643,6 +643,7 @@ static int write_params(hid_t sim, const struct nb_nxmx_meta *m, double R[3][3])
               {"misset", sc->misset_deg}};
     for (size_t i = 0; i < sizeof vv / sizeof vv[0]; i++)
         bad |= attr_dv(sim, vv[i].name, vv[i].v, 3);
+    bad |= attr_d(sim, "adc_offset", m->adc); /* formats.md §11.2: not in /entry/data/data */
     bad |= attr_dv(sim, "cell", sc->cell, 6);
     bad |= attr_dv(sim, "reciprocal_cell", sc->rcell, 6);
     hsize_t rd[2] = {3, 3};

@@ -11,7 +11,7 @@ alone (mpiexec can exit 0 having started nothing):
   * int, noise and PGM files byte-identical to P = 1;
   * HDF5: every dataset and attribute equal to P = 1 except the layout-dependent (L) and
     time-stamp (T) entries of spec/formats.md §11; /entry/data/float_image equal to the float
-    file; /entry/data/data equal to the noise image;
+    file; /entry/data/data equal to the noise image minus the ADC offset (photon counts);
   * the carry tables have one column per band and chain: band 0 receives UNROTATED set-up
     vectors, band b+1 receives band b's outgoing token, bands without an execution pass it on;
   * the console statistics lines are identical to P = 1.
@@ -205,9 +205,15 @@ def main():
         if not np.array_equal(f["/entry/data/float_image"][()].ravel(), fl):
             fail("np=1: /entry/data/float_image differs from the float file")
         n = len(fl)
-        noise = np.frombuffer(files["noise.img"][-2 * n:], "<u2")
-        if not np.array_equal(f["/entry/data/data"][()].ravel(), noise):
-            fail("np=1: /entry/data/data differs from the noise image")
+        noise = np.frombuffer(files["noise.img"][-2 * n:], "<u2").astype(np.int64)
+        # data = photon counts: noise - adc; SMV-clipped pixels hold floor(65535 - adc) + 1;
+        # unrendered pixels (noise 0, as adc >= 1 here) hold 0
+        adc = float(args[args.index("-adc") + 1]) if "-adc" in args else 40.0
+        want = np.where(noise == 0, 0, noise - int(adc))
+        want = np.where(noise == 65535, int(np.floor(65535 - adc)) + 1, want)
+        if adc < 1 or adc != int(adc) or not np.array_equal(
+                f["/entry/data/data"][()].ravel().astype(np.int64), want):
+            fail("np=1: /entry/data/data differs from the noise image - adc")
         if f["/entry/simulation/status"].attrs["complete"] != 1:
             fail("np=1: status@complete is not 1")
     check_carry(ref_dir, 1)

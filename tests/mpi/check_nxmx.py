@@ -139,6 +139,8 @@ def check_dials_fields(f, x, sp, fp, d_dir):
         want(det + "/underload_value" not in f, "underload_value without noise")
     a = dset(f, det + "/adc_offset", "<f8", (), "counts")
     want(a is not None and a[()] == adc, "adc_offset is not %g" % adc)
+    sa = f["/entry/simulation"].attrs.get("adc_offset")
+    want(sa is not None and float(sa) == adc, "/entry/simulation@adc_offset is not %g" % adc)
     data = f.get("/entry/data/data")
     if x["noise"] and data is not None:
         raw = open(os.path.join(d_dir, "noise.img"), "rb").read()
