@@ -88,9 +88,9 @@ void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize
         "-nopgm              do not write the PGM preview",
         "-roi x0 x1 y0 y1    render only fast x0..x1, slow y0..y1 (inclusive)",
         "-printout           print per-pixel values (also -printout_pixel f s)",
-        "-seed n             noise seed (default: the time)",
+        "-seed n             noise seed (default: random per run)",
         "-mosaic_seed n      mosaic-domain seed (default -12345678 internally)",
-        "-misset_seed n      random-orientation seed (default: the time, not -seed)",
+        "-misset_seed n      random-orientation seed (default: the noise default, not -seed)",
         "-fluence ph/m^2     incident photons per square metre",
         "-flux ph/s          flux; with -beamsize and -exposure gives the fluence",
         NULL};
