@@ -71,7 +71,8 @@ fi
 
 if [ $slow = 1 ]; then
   stamp "slow tests (MPI with 100+ ranks, DIALS)"
-  # one at a time: two 100+-process runs at once on 2 cores made Open MPI lose a process
+  # one at a time: with two 100+-process runs at once on a machine loaded by other work, one
+  # run once ended with Open MPI reporting a process that exited without MPI_Finalize
   (cd build && ctest -j1 --output-on-failure --timeout 1200 -L slow)
 fi
 stamp "all tests passed"
