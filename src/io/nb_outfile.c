@@ -50,11 +50,21 @@ static void reg_drop(const char *path)
             reg_path[i][0] = '\0';
 }
 
+/* Temporary files first, locks last: if the process is killed half way (Open MPI sends
+ * SIGKILL a few milliseconds after SIGTERM), every temporary file left still has its lock, so
+ * the next run on this host takes the lock over and removes it. */
+static int is_lock_path(const char *p)
+{
+    size_t n = strlen(p);
+    return n >= 5 && strcmp(p + n - 5, ".lock") == 0;
+}
+
 void nb_outset_unlink_all_from_signal(void)
 {
-    for (int i = 0; i < REG_SLOTS; i++)
-        if (reg_path[i][0] != '\0')
-            unlink(reg_path[i]);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < REG_SLOTS; i++)
+            if (reg_path[i][0] != '\0' && is_lock_path(reg_path[i]) == pass)
+                unlink(reg_path[i]);
 }
 
 /* ------------------------------------------------------------------ names */
@@ -254,10 +264,11 @@ static void break_stale_lock(const char *lock, const char *target, const char *j
     free(aside);
 }
 
-static int lock_take(struct nb_outfile *o, const char *job, nb_status *st, struct nb_err *err)
+static int lock_take(const struct nb_outfile *o, const char *lock, const char *job,
+                     nb_status *st, struct nb_err *err)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(o->lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
         if (fd >= 0) {
             char host[256], text[400];
             host_name(host, sizeof host);
@@ -265,7 +276,7 @@ static int lock_take(struct nb_outfile *o, const char *job, nb_status *st, struc
                              (long)getpid(), host, job, proc_start((long)getpid()));
             int ok = write(fd, text, (size_t)n) == n;
             if (close(fd) != 0 || !ok) {
-                unlink(o->lock);
+                unlink(lock);
                 break;
             }
             return 0;
@@ -273,19 +284,27 @@ static int lock_take(struct nb_outfile *o, const char *job, nb_status *st, struc
         if (errno != EEXIST)
             break;
         struct lock_owner owner;
-        int known = read_owner(o->lock, &owner) == 0;
+        int known = read_owner(lock, &owner) == 0;
         if (attempt == 0 && known && lock_is_stale(&owner)) {
-            break_stale_lock(o->lock, o->target, job, &owner);
+            break_stale_lock(lock, o->target, job, &owner);
             continue;
         }
-        if (known)
+        if (known) {
+            char tag[80];
+            snprintf(tag, sizeof tag, "%s.partial", owner.job[0] ? owner.job : "*");
+            char *theirs = aux_name(o->target, tag);
             nb_err_set(err,
                        "%s: '%s' is being written by another nanobragg job (pid %ld on host %s; "
-                       "lock file %s); if no such job runs, remove the lock file",
-                       o->flag, o->name, owner.pid, owner.host, o->lock);
+                       "lock file %s); if no such job runs, remove the lock file and that "
+                       "job's temporary file %s",
+                       o->flag, o->name, owner.pid, owner.host, lock, theirs ? theirs : "");
+            free(theirs);
+        }
         else
-            nb_err_set(err, "%s: '%s' is locked by another job (lock file %s)", o->flag,
-                       o->name, o->lock);
+            nb_err_set(err,
+                       "%s: '%s' is locked (unreadable lock file %s); if no nanobragg job "
+                       "writes it, remove the lock file",
+                       o->flag, o->name, lock);
         *st = NB_E_OUTPUT;
         return -1;
     }
@@ -351,6 +370,19 @@ static int check_name(struct nb_outset *s, struct nb_outfile *o, nb_status *st,
         nb_err_set(err, "%s: '%s' is a directory, not a file name", o->flag, o->name);
         return -1;
     }
+    if (stat(o->target, &sb) != 0 && (errno == ELOOP || errno == ENAMETOOLONG)) {
+        nb_err_set(err, "%s: '%s': %s", o->flag, o->name, strerror(errno));
+        return -1;
+    }
+    const size_t dl = dir_len(o->target);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", dl ? (int)dl : 1, dl ? o->target : ".");
+    long name_max = pathconf(dir, _PC_NAME_MAX);
+    if (strlen(o->target + dl) > (size_t)(name_max > 0 ? name_max : 255)) {
+        nb_err_set(err, "%s: '%s': the file name is longer than this file system allows (%ld)",
+                   o->flag, o->name, name_max > 0 ? name_max : 255L);
+        return -1;
+    }
     for (int j = 0; j < s->n; j++)
         if (s->f[j].canon && strcmp(s->f[j].canon, o->canon) == 0) {
             nb_err_set(err, "%s: '%s' is also the %s output", o->flag, o->name, s->f[j].flag);
@@ -365,6 +397,7 @@ int nb_outset_add(struct nb_outset *s, const char *flag, const char *name, unsig
 {
     struct nb_err quiet;
     struct nb_err *e = (opts & NB_OUT_OPTIONAL) ? &quiet : err;
+    char *lock = NULL, *tmp = NULL;
     NB_ASSERT(s->n < NB_OUTSET_MAX);
     struct nb_outfile *o = &s->f[s->n];
     memset(o, 0, sizeof *o);
@@ -386,38 +419,42 @@ int nb_outset_add(struct nb_outset *s, const char *flag, const char *name, unsig
         *st = NB_OK;
         return s->n++;
     }
-    o->target = resolve_links(name);
-    o->canon = o->target ? canonical(o->target) : NULL;
+    /* o->lock and o->tmp are set only once this entry has created them: a failed add
+     * (a duplicate name, say) must never unlink another output's files of the same names */
     char tag[80];
     snprintf(tag, sizeof tag, "%s.partial", s->job);
-    o->tmp = o->target ? aux_name(o->target, tag) : NULL;
-    o->lock = o->target ? aux_name(o->target, "lock") : NULL;
-    if (!o->target || !o->canon || !o->tmp || !o->lock)
+    o->target = resolve_links(name);
+    o->canon = o->target ? canonical(o->target) : NULL;
+    lock = o->target ? aux_name(o->target, "lock") : NULL;
+    tmp = o->target ? aux_name(o->target, tag) : NULL;
+    if (!o->target || !o->canon || !tmp || !lock)
         goto nomem;
     if (check_name(s, o, st, e) != 0)
         goto fail;
-    if (lock_take(o, s->job, st, e) != 0) {
-        free(o->lock); /* not ours: never unlinked */
-        o->lock = NULL;
+    if (lock_take(o, lock, s->job, st, e) != 0)
         goto fail;
-    }
+    o->lock = lock;
+    lock = NULL;
     reg_add(o->lock);
-    int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
     if (fd < 0) {
         nb_err_set(e, "%s: cannot create output file '%s' (%s)", flag, name, strerror(errno));
-        free(o->tmp); /* not created: never unlinked */
-        o->tmp = NULL;
         *st = NB_E_OUTPUT;
         goto fail;
     }
     close(fd);
+    o->tmp = tmp;
+    tmp = NULL;
     reg_add(o->tmp);
+    o->optional = (opts & NB_OUT_OPTIONAL) != 0;
     *st = NB_OK;
     return s->n++;
 nomem:
     nb_err_set(e, "%s: out of memory", flag);
     *st = NB_E_NOMEM;
 fail:
+    free(lock);
+    free(tmp);
     entry_free(o);
     if (opts & NB_OUT_OPTIONAL)
         *st = NB_OK;
@@ -427,6 +464,28 @@ fail:
 const char *nb_outset_path(const struct nb_outset *s, int i)
 {
     return s->f[i].in_place ? s->f[i].target : s->f[i].tmp;
+}
+
+int nb_outset_dropped(const struct nb_outset *s, int i)
+{
+    return s->f[i].dropped;
+}
+
+/* An optional output (a cache) that could not be written: give it up, keep the run. */
+static void drop(struct nb_outfile *o)
+{
+    if (o->tmp) {
+        unlink(o->tmp);
+        reg_drop(o->tmp);
+    }
+    if (o->lock) {
+        unlink(o->lock);
+        reg_drop(o->lock);
+    }
+    free(o->tmp);
+    free(o->lock);
+    o->tmp = o->lock = NULL;
+    o->dropped = 1;
 }
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -466,6 +525,10 @@ nb_status nb_outset_write(struct nb_outset *s, int i, const void *a, size_t na, 
     if (close(fd) != 0 && !bad) {
         bad = 1;
         saved = errno;
+    }
+    if (bad && o->optional) {
+        drop(o);
+        return NB_OK;
     }
     if (bad) {
         nb_err_set(err, "%s: writing '%s' failed (%s)", o->flag, o->name, strerror(saved));
@@ -524,7 +587,7 @@ static void roll_back(struct nb_outset *s, int upto, struct nb_err *err)
 {
     for (int j = upto - 1; j >= 0; j--) {
         struct nb_outfile *o = &s->f[j];
-        if (o->in_place)
+        if (o->in_place || o->dropped || o->optional)
             continue;
         if (o->committed) {
             if (o->backup ? rename(o->backup, o->target) != 0 : unlink(o->target) != 0) {
@@ -560,6 +623,13 @@ nb_status nb_outset_commit(struct nb_outset *s, struct nb_err *err)
     sigaddset(&hold, SIGINT);
     sigaddset(&hold, SIGTERM);
     sigaddset(&hold, SIGHUP);
+    sigaddset(&hold, SIGPIPE);
+    sigaddset(&hold, SIGQUIT);
+    sigaddset(&hold, SIGXCPU);
+    sigaddset(&hold, SIGXFSZ);
+    sigaddset(&hold, SIGUSR1);
+    sigaddset(&hold, SIGUSR2);
+    sigaddset(&hold, SIGALRM);
     sigprocmask(SIG_BLOCK, &hold, &saved);
     int i;
     for (i = 0; i < s->n; i++) {
@@ -567,7 +637,16 @@ nb_status nb_outset_commit(struct nb_outset *s, struct nb_err *err)
         char point[32];
         if (o->in_place)
             continue;
+        if (o->dropped)
+            continue;
         snprintf(point, sizeof point, "commit-%d", i);
+        if (o->optional) { /* a cache, put in place last-minute and never worth a roll-back */
+            if (rename(o->tmp, o->target) == 0) {
+                o->committed = 1;
+                reg_drop(o->tmp);
+            }
+            continue;
+        }
         if (keep_old(o, s->job) != 0) {
             nb_err_set(err, "%s: cannot replace '%s' (%s); no output was changed", o->flag,
                        o->name, strerror(errno));

@@ -41,6 +41,8 @@ struct nb_outfile {
     char *backup;     /* during the commit: link to the file being replaced          */
     int in_place;     /* a device, FIFO, ...: written directly, nothing to commit     */
     int backup_moved; /* the old file was renamed, not linked (no hard links here)    */
+    int optional;     /* a cache (Fdump.bin): a failure to write or commit it only drops it */
+    int dropped;      /* that happened: not written, not committed                    */
     int committed;
 };
 
@@ -62,11 +64,16 @@ int nb_outset_add(struct nb_outset *s, const char *flag, const char *name, unsig
  * their own file, like HDF5). */
 const char *nb_outset_path(const struct nb_outset *s, int i);
 
-/* Write the whole content of output i (up to three pieces) and flush it to disk. */
+/* Write the whole content of output i (up to three pieces) and flush it to disk.  A failure
+ * on an optional output (a cache) drops that output (nb_outset_dropped) and returns NB_OK. */
 nb_status nb_outset_write(struct nb_outset *s, int i, const void *a, size_t na, const void *b,
                           size_t nb, const void *c, size_t nc, struct nb_err *err);
 
-/* Rename every output into place, or none (see above).  Signals are held meanwhile. */
+/* Whether an optional output was given up because it could not be written. */
+int nb_outset_dropped(const struct nb_outset *s, int i);
+
+/* Rename every output into place, or none (see above); optional outputs (caches) are put in
+ * place when possible and never cause a roll-back.  Signals are held meanwhile. */
 nb_status nb_outset_commit(struct nb_outset *s, struct nb_err *err);
 
 /* Remove this job's temporary and lock files and free the set (after a commit: only the

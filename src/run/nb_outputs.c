@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../engine/nb_image.h"
 
@@ -13,6 +14,29 @@ void nb_outputs_init(struct nb_outputs *o)
     nb_outset_init(&o->set);
     for (int i = 0; i < NB_OUT_IDS; i++)
         o->idx[i] = -1;
+}
+
+/* An output must not be one of the run's input files (nanoBragg would overwrite it). */
+static nb_status not_an_input(const struct nb_cli *cli, const struct nb_outputs *o,
+                              struct nb_err *err)
+{
+    const struct {
+        const char *flag, *path;
+    } in[] = {{"-hkl", cli->hkl},   {"-mat", cli->mat},   {"-sourcefile", cli->sourcefile},
+              {"-img", cli->img},   {"-mask", cli->mask}, {"-stol", cli->stol}};
+    for (int i = 0; i < o->set.n; i++) {
+        const struct nb_outfile *f = &o->set.f[i];
+        struct stat so, si;
+        if (f->in_place || stat(f->target, &so) != 0)
+            continue;
+        for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
+            if (in[k].path && stat(in[k].path, &si) == 0 && si.st_dev == so.st_dev &&
+                si.st_ino == so.st_ino) {
+                nb_err_set(err, "%s: '%s' is the %s input file", f->flag, f->name, in[k].flag);
+                return NB_E_OUTPUT;
+            }
+    }
+    return NB_OK;
 }
 
 nb_status nb_outputs_prepare(const struct nb_cli *cli, int want_fdump, struct nb_outputs *o,
@@ -44,7 +68,10 @@ nb_status nb_outputs_prepare(const struct nb_cli *cli, int want_fdump, struct nb
             return st;
         }
     }
-    return NB_OK;
+    nb_status st = not_an_input(cli, o, err);
+    if (st != NB_OK)
+        nb_outputs_fini(o);
+    return st;
 }
 
 int nb_outputs_have(const struct nb_outputs *o, enum nb_out_id id)
@@ -178,6 +205,8 @@ nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scen
             goto done;
         if ((st = out_write(o, NB_OUT_FDUMP, dump, dl, NULL, 0, err)) != NB_OK)
             goto done;
+        if (nb_outset_dropped(&o->set, o->idx[NB_OUT_FDUMP])) /* a cache: the run goes on */
+            printf("WARNING: unable to write dump file: %s\n", "Fdump.bin");
     }
 done:
     *int_out = ints;

@@ -141,7 +141,7 @@ static nb_status read_inputs(struct nb_cli *cli, struct inputs *in, struct nb_er
 
 /* ------------------------------------------------------------------ interruption */
 
-/* SIGINT, SIGTERM, SIGHUP: remove this run's temporary and lock files, then die by the
+/* A terminating signal: remove this run's temporary and lock files, then die by the
  * signal.  The list lives in nb_outfile.c, in static storage the handler may read. */
 static void on_signal(int sig)
 {
@@ -156,9 +156,13 @@ static void install_signal_cleanup(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    /* the signals that end a process by default and that batch systems and pipes send:
+     * Ctrl-C, scancel/mpiexec (TERM), a closed terminal or pipe, CPU-time limits, SLURM's
+     * --signal (USR1/USR2), alarms */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGXCPU, SIGXFSZ,
+                               SIGUSR1, SIGUSR2, SIGALRM};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
 }
 
 /* ------------------------------------------------------------------ -trace_pixel, -printout */

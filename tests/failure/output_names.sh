@@ -10,12 +10,13 @@ fresh "$dir"
 rejected() { # name, want, args...
   name=$1; want=$2; shift 2
   rm -rf ./* ./.[!.]* 2>/dev/null; mkdir adir
+  printf '0 0 0 10\n1 0 0 20\n' > in.hkl; ln -s loop loop
   "$bin" $BASE -detpixels 32 "$@" > out.txt 2> err.txt
   rc=$?
   expect_failure "$name" $rc err.txt "$want" || return
   if grep -q 'solid angle subtended' out.txt; then bad "$name: rejected only after the render"; return; fi
   l=$(left)
-  [ "$l" = "adir " ] || { bad "$name: left behind: $l"; return; }
+  [ "$l" = "adir in.hkl loop " ] || { bad "$name: left behind: $l"; return; }
   ok "$name: $(grep '^error: ' err.txt)"
 }
 if [ "$h5" = 1 ]; then
@@ -28,6 +29,22 @@ if [ "$h5" = 1 ]; then
 fi
 rejected "-floatfile = -noisefile" "also the" -floatfile a.img -noisefile a.img
 rejected "-intfile is a directory" "adir" -intfile adir
+rejected "-floatfile is the -hkl input" "the -hkl input file" -hkl in.hkl -floatfile in.hkl
+rejected "-floatfile is a symbolic link loop" "Too many levels" -floatfile loop
+rejected "256-byte -floatfile name" "too long" \
+  -floatfile "$(printf '%0256d' 0)"
+[ "$h5" = 1 ] && rejected "--hdf5 is the -hkl input" "the -hkl input file" -hkl in.hkl --hdf5 in.hkl
+
+# the Fdump.bin cache cannot take a name another output has: the output wins, the run succeeds
+rm -rf ./* ./.[!.]* 2>/dev/null
+printf '0 0 0 10\n1 0 0 20\n' > in.hkl
+"$bin" $BASE -detpixels 32 -hkl in.hkl -floatfile Fdump.bin > out.txt 2> err.txt; rc=$?
+if [ $rc = 0 ] && [ "$(wc -c < Fdump.bin)" = 4096 ] && grep -q 'unable to open dump file' out.txt &&
+   [ -z "$(ls -A | grep -E '\.(lock|partial)$')" ]; then
+  ok "-floatfile Fdump.bin with -hkl: the float image is written there, the cache skipped"
+else
+  bad "-floatfile Fdump.bin with -hkl: exit $rc, Fdump.bin $(wc -c < Fdump.bin 2>/dev/null) bytes: $(cat err.txt)"
+fi
 
 # 244..255-byte names (the longest a file system takes), for every output
 long() { printf "%0${1}d" 0 | tr 0 "$2"; }

@@ -25,4 +25,11 @@ for sig in INT TERM; do
   elif [ -n "$left" ]; then echo "FAIL $sig: left behind: $left"; fail=1
   else echo "ok   $sig: exit status $rc, nothing left behind"; fi
 done
+# a closed pipe (`| head -1`): SIGPIPE, whenever it comes, leaves no temporary or lock file
+d=$dir/PIPE; rm -rf "$d" && mkdir -p "$d" && cd "$d" || exit 1
+OMP_NUM_THREADS=1 "$bin" -default_F 100 -cell 100 100 100 90 90 90 -detpixels 64 -noprogress \
+  $h5flag 2> err.txt | head -1 > out.txt
+left=$(ls -A | grep -E '\.(lock|partial)$' | tr '\n' ' ')
+if [ -n "$left" ]; then echo "FAIL PIPE: left behind: $left"; fail=1
+else echo "ok   PIPE: no temporary or lock file left behind"; fi
 exit $fail
