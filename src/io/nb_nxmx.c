@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "nb_h5_plists.h"
@@ -74,14 +75,33 @@ static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data)
     return 0;
 }
 
+/* Under MPI-IO the system's reason is often lost ("MPI_ERR_OTHER"): say so when the file
+ * system holding the file has (almost) no space left, the usual cause. */
+static const char *space_hint(const struct nb_nxmx *h)
+{
+    struct statvfs v;
+    char dir[4096];
+    const char *slash = h->file_path ? strrchr(h->file_path, '/') : NULL;
+    if (!h->file_path)
+        return "";
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - h->file_path) + 1 : 1,
+             slash ? h->file_path : ".");
+    if (statvfs(dir, &v) != 0)
+        return "";
+    return (double)v.f_bavail * (double)v.f_frsize < 65536.0
+               ? "; the file system holding it is full"
+               : "";
+}
+
 static void note_fail(struct nb_nxmx *h, const char *what)
 {
     if (!h->bad && !h->failed) {
         struct cause c;
         memset(&c, 0, sizeof c);
         H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &c);
-        nb_err_set(&h->why, "--hdf5 %s: %s failed%s%s%s", h->name, what, c.text[0] ? " (" : "",
-                   c.text, c.text[0] ? ")" : "");
+        nb_err_set(&h->why, "--hdf5 %s: %s failed%s%s%s%s", h->name, what,
+                   c.text[0] ? " (" : "", c.text, c.text[0] ? ")" : "",
+                   c.from_system ? "" : space_hint(h));
     }
     h->bad = 1;
 }
