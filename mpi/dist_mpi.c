@@ -117,13 +117,16 @@ static int min_within(int mine, int *first, double seconds)
     }
 }
 
-static nb_status agree(struct nb_dist *d, nb_status local, struct nb_err *err, double seconds)
+static nb_status agree(struct nb_dist *d, nb_status local, struct nb_err *err, double seconds,
+                       int *timed_out)
 {
     if (!d->active)
         return local;
     /* lowest failing rank: MIN over (failed ? rank : size) */
     int mine = local != NB_OK ? d->rank : d->size, first = d->size;
     if (min_within(mine, &first, seconds) != 0) {
+        if (timed_out && seconds >= 0)
+            *timed_out = 1;
         if (err && seconds >= 0) {
             size_t l = strlen(err->msg);
             snprintf(err->msg + l, sizeof err->msg - l,
@@ -157,13 +160,14 @@ static nb_status agree(struct nb_dist *d, nb_status local, struct nb_err *err, d
 
 nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
 {
-    return agree(d, local, err, -1.0);
+    return agree(d, local, err, -1.0, NULL);
 }
 
 nb_status nb_dist_agree_within(struct nb_dist *d, nb_status local, struct nb_err *err,
-                               double seconds)
+                               double seconds, int *timed_out)
 {
-    return agree(d, local, err, seconds);
+    *timed_out = 0;
+    return agree(d, local, err, seconds, timed_out);
 }
 
 void nb_dist_abort(struct nb_dist *d, int code)

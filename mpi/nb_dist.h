@@ -28,12 +28,12 @@ void nb_dist_fini(struct nb_dist *d); /* NULL-safe */
  * lowest failing rank (prefixed with its rank when that is not 0). */
 nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err);
 
-/* The same, giving up after `seconds`: NB_E_COMM (err says so) when some rank has not
+/* The same, giving up after `seconds`: *timed_out = 1 (err says so) when some rank has not
  * arrived by then -- it is stuck inside a collective call that failed on this rank (parallel
  * HDF5 does not always leave its collectives together when one rank's write fails).  The
  * caller must then end the job with nb_dist_abort(). */
 nb_status nb_dist_agree_within(struct nb_dist *d, nb_status local, struct nb_err *err,
-                               double seconds);
+                               double seconds, int *timed_out);
 /* End every process of the group now with exit status `code` (MPI_Abort); never returns. */
 void nb_dist_abort(struct nb_dist *d, int code);
 

@@ -94,6 +94,13 @@ static size_t dir_len(const char *path)
     return slash ? (size_t)(slash - path) + 1 : 0;
 }
 
+/* The directory holding path ("." for a bare name) into buf. */
+static void dir_of(const char *path, char *buf, size_t n)
+{
+    const size_t dl = dir_len(path);
+    snprintf(buf, n, "%.*s", dl ? (int)dl : 1, dl ? path : ".");
+}
+
 static uint64_t fnv1a64(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -110,7 +117,7 @@ static char *aux_name(const char *target, const char *tag)
     const size_t dl = dir_len(target);
     const char *base = target + dl;
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.*s", dl ? (int)dl : 1, dl ? target : ".");
+    dir_of(target, dir, sizeof dir);
     long name_max = pathconf(dir, _PC_NAME_MAX);
     if (name_max <= 0)
         name_max = 255;
@@ -145,7 +152,7 @@ static char *canonical(const char *target)
 {
     const size_t dl = dir_len(target);
     char dir[PATH_MAX], real[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.*s", dl ? (int)dl : 1, dl ? target : ".");
+    dir_of(target, dir, sizeof dir);
     if (!realpath(dir, real))
         return strdup(target);
     return str_printf("%s/%s", strcmp(real, "/") ? real : "", target + dl);
@@ -338,7 +345,9 @@ void nb_outset_init(struct nb_outset *s)
     snprintf(s->job, sizeof s->job, "%ld-%s", (long)getpid(), rnd);
 }
 
-static void entry_free(struct nb_outfile *o)
+/* Remove this entry's temporary file (unless committed: then it is the output) and its
+ * lock, temporary file first (see nb_outset_unlink_all_from_signal). */
+static void release(struct nb_outfile *o)
 {
     if (o->tmp && !o->committed) {
         unlink(o->tmp);
@@ -348,11 +357,17 @@ static void entry_free(struct nb_outfile *o)
         unlink(o->lock);
         reg_drop(o->lock);
     }
+    free(o->tmp);
+    free(o->lock);
+    o->tmp = o->lock = NULL;
+}
+
+static void entry_free(struct nb_outfile *o)
+{
+    release(o);
     free(o->name);
     free(o->target);
     free(o->canon);
-    free(o->tmp);
-    free(o->lock);
     free(o->backup);
     memset(o, 0, sizeof *o);
 }
@@ -366,17 +381,18 @@ static int check_name(struct nb_outset *s, struct nb_outfile *o, nb_status *st,
         nb_err_set(err, "%s: '' is an empty file name", o->flag);
         return -1;
     }
-    if (stat(o->target, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    const int exists = stat(o->target, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode)) {
         nb_err_set(err, "%s: '%s' is a directory, not a file name", o->flag, o->name);
         return -1;
     }
-    if (stat(o->target, &sb) != 0 && (errno == ELOOP || errno == ENAMETOOLONG)) {
+    if (!exists && (errno == ELOOP || errno == ENAMETOOLONG)) {
         nb_err_set(err, "%s: '%s': %s", o->flag, o->name, strerror(errno));
         return -1;
     }
     const size_t dl = dir_len(o->target);
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.*s", dl ? (int)dl : 1, dl ? o->target : ".");
+    dir_of(o->target, dir, sizeof dir);
     long name_max = pathconf(dir, _PC_NAME_MAX);
     if (strlen(o->target + dl) > (size_t)(name_max > 0 ? name_max : 255)) {
         nb_err_set(err, "%s: '%s': the file name is longer than this file system allows (%ld)",
@@ -474,17 +490,7 @@ int nb_outset_dropped(const struct nb_outset *s, int i)
 /* An optional output (a cache) that could not be written: give it up, keep the run. */
 static void drop(struct nb_outfile *o)
 {
-    if (o->tmp) {
-        unlink(o->tmp);
-        reg_drop(o->tmp);
-    }
-    if (o->lock) {
-        unlink(o->lock);
-        reg_drop(o->lock);
-    }
-    free(o->tmp);
-    free(o->lock);
-    o->tmp = o->lock = NULL;
+    release(o);
     o->dropped = 1;
 }
 
@@ -542,8 +548,7 @@ nb_status nb_outset_write(struct nb_outset *s, int i, const void *a, size_t na, 
 static void sync_dir_of(const char *path)
 {
     char dir[PATH_MAX];
-    const size_t dl = dir_len(path);
-    snprintf(dir, sizeof dir, "%.*s", dl ? (int)dl : 1, dl ? path : ".");
+    dir_of(path, dir, sizeof dir);
     int fd = open(dir, O_RDONLY);
     if (fd >= 0) {
         (void)fsync(fd);

@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "../engine/nb_backend.h"
 #include "../engine/nb_image.h"
@@ -472,9 +470,9 @@ static int agree_cb(void *ctx, nb_status *st, struct nb_err *err, double seconds
         *st = nb_dist_agree(ctx, *st, err);
         return 0;
     }
-    nb_status local = *st;
-    *st = nb_dist_agree_within(ctx, local, err, seconds);
-    return *st == NB_E_COMM && local != NB_E_COMM ? -1 : 0;
+    int timed_out = 0;
+    *st = nb_dist_agree_within(ctx, *st, err, seconds, &timed_out);
+    return timed_out ? -1 : 0;
 }
 
 /* A collective HDF5 call failed here while other ranks wait inside it: report, remove this
