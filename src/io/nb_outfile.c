@@ -192,11 +192,14 @@ struct lock_owner {
 };
 
 /* Start time of a process (field 22 of /proc/<pid>/stat), 0 when unknown: with the pid it
- * tells a live owner from a later process that reuses its pid. */
-static unsigned long long proc_start(long pid)
+ * tells a live owner from a later process that reuses its pid.  *state gets field 3 (R, S,
+ * Z...), '?' when unknown. */
+static unsigned long long proc_start(long pid, char *state)
 {
     char path[64], text[1024];
     unsigned long long t = 0;
+    if (state)
+        *state = '?';
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *fp = fopen(path, "r");
     if (!fp)
@@ -205,6 +208,8 @@ static unsigned long long proc_start(long pid)
     fclose(fp);
     text[n] = '\0';
     const char *p = strrchr(text, ')'); /* the command name may hold spaces */
+    if (p && state && p[1] == ' ' && p[2] != '\0')
+        *state = p[2];
     for (int field = 2; p && field < 22; field++)
         p = strchr(p + 1, ' ');
     if (p)
@@ -241,7 +246,10 @@ static int lock_is_stale(const struct lock_owner *o)
         return 0;
     if (kill((pid_t)o->pid, 0) != 0 && errno == ESRCH)
         return 1;
-    unsigned long long now = proc_start(o->pid);
+    char state;
+    unsigned long long now = proc_start(o->pid, &state);
+    if (now != 0 && now == o->start && (state == 'Z' || state == 'X'))
+        return 1; /* it has exited; its parent has not collected its status yet */
     return o->start != 0 && now != 0 && now != o->start; /* the pid was reused */
 }
 
@@ -280,7 +288,7 @@ static int lock_take(const struct nb_outfile *o, const char *lock, const char *j
             char host[256], text[400];
             host_name(host, sizeof host);
             int n = snprintf(text, sizeof text, "nanobragg pid=%ld host=%s job=%s start=%llu\n",
-                             (long)getpid(), host, job, proc_start((long)getpid()));
+                             (long)getpid(), host, job, proc_start((long)getpid(), NULL));
             int ok = write(fd, text, (size_t)n) == n;
             if (close(fd) != 0 || !ok) {
                 unlink(lock);

@@ -3,7 +3,8 @@
 # the same names must fail at once (exit status 9, one error line naming the lock) without
 # touching A's files; A must then finish normally with a correct HDF5 file (also with
 # HDF5_USE_FILE_LOCKING=FALSE, as on Lustre).  A lock left by a dead process of this host is
-# taken over; a lock held by a live process is respected.
+# taken over (also while the dead process is a zombie); a lock held by a live process is
+# respected.
 # usage: concurrent.sh <nanobragg> <scratch dir> <hdf5 built: 1|0>
 bin=$1; dir=$2; h5=${3:-1}
 . "$(dirname "$0")/common.sh"
@@ -55,6 +56,31 @@ printf 'nanobragg pid=%s host=%s job=x start=1\n' $dead "$(hostname)" > .s.bin.l
 "$bin" $BASE -detpixels 32 -floatfile s.bin -nonoise -nopgm > out.txt 2> err.txt; rc=$?
 if [ $rc = 0 ] && [ -s s.bin ] && [ ! -e .s.bin.lock ]; then ok "stale lock of a dead process taken over"
 else bad "stale lock: exit $rc: $(cat err.txt)"; fi
+# a lock of a killed process whose parent has not collected it yet (a zombie: mpiexec's other
+# ranks after it exits, until init reaps them) is taken over too
+rm -rf ./* ./.[!.]* 2>/dev/null
+BIN="$bin" ARGS="$BASE -detpixels 32 -floatfile z.bin -nonoise -nopgm" /usr/bin/python3 - <<'PY' > out.txt 2> err.txt
+import os, signal, subprocess, sys, time
+args = os.environ["ARGS"].split()
+a = subprocess.Popen([os.environ["BIN"]] + args, env=dict(os.environ, NB_FAULT="stop-before-commit"),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(6000):   # until it stops itself with its lock held
+    with open("/proc/%d/stat" % a.pid) as f:
+        if f.read().rsplit(")", 1)[1].split()[0] == "T": break
+    time.sleep(0.01)
+os.kill(a.pid, signal.SIGKILL)
+for _ in range(6000):   # until it is a zombie; it is not reaped (no wait) while B runs
+    with open("/proc/%d/stat" % a.pid) as f:
+        if f.read().rsplit(")", 1)[1].split()[0] == "Z": break
+    time.sleep(0.01)
+b = subprocess.run([os.environ["BIN"]] + args, capture_output=True, text=True)
+zombie = open("/proc/%d/stat" % a.pid).read().rsplit(")", 1)[1].split()[0] == "Z"
+a.wait()
+print("exit %d, zombie during B: %s, lock left: %s %s" % (b.returncode, zombie, os.path.exists(".z.bin.lock"), b.stderr.strip()))
+sys.exit(0 if b.returncode == 0 and zombie and not os.path.exists(".z.bin.lock") and os.path.getsize("z.bin") > 0 else 1)
+PY
+rc=$?
+[ $rc = 0 ] && ok "the lock of a killed, not yet reaped process taken over: $(cat out.txt)" || bad "the lock of a killed, not yet reaped process: $(cat out.txt) $(cat err.txt)"
 # a lock of a live process is respected
 sleep 60 & live=$!
 printf 'nanobragg pid=%s host=%s job=y\n' $live "$(hostname)" > .s.bin.lock
