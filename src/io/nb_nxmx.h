@@ -33,22 +33,43 @@ struct nb_nxmx_band {
     int64_t in_last, out_last;
 };
 
+/* What is known of frame i before anything is rendered (identical on every rank). */
+struct nb_nxmx_frame {
+    double phi_deg, phi_end_deg;          /* goniometer angle at the start and end        */
+    double cell[6];                       /* the true cell at the frame's start (A, deg)  */
+    double a_star[3], b_star[3], c_star[3]; /* lab frame, 1/A, misset included, phi = 0   */
+    long seed, mosaic_seed, misset_seed;  /* the values as -seed etc. would give them     */
+    const char *flags;                    /* the flags that differ from the command line  */
+};
+
 /* Everything the file records besides the images; identical on every rank. */
 struct nb_nxmx_meta {
     int argc;
     char **argv;
     const char *program, *version;
     const char *start_time;               /* ISO 8601 UTC, rank 0's clock               */
-    const struct nb_config *cfg;
-    const struct nb_scene *sc;
+    const struct nb_config *cfg;          /* frame 0's                                  */
+    const struct nb_scene *sc;            /* frame 0's: detector, beam, parameters      */
     const struct nb_hkl_grid *hkl;        /* NULL when no grid is in use                */
     const char *hkl_source;               /* "hkl" or "Fdump.bin"                       */
     int noise;                            /* /entry/data/data holds the noise counts    */
     double adc;                           /* the SMV ADC offset (-adc), not in data     */
-    int rank, size;                       /* this process, the group                    */
-    int n_bands;
-    const struct nb_nxmx_band *bands;     /* n_bands (= size) entries                   */
-    int64_t p1, p_star;                   /* carry first execution, latch pixel         */
+    int rank, size;                       /* this process, the whole process group      */
+    int nframes;                          /* >= 1                                       */
+    const struct nb_nxmx_frame *frames;   /* nframes entries                            */
+    int series;                           /* --frames / --frames-from given             */
+    int bands_per_frame;                  /* B: the L tables are [nframes][B]           */
+    int write_float;                      /* /entry/data/float_image                    */
+    int write_int;                        /* /entry/data/int_image                      */
+    int gzip_level;                       /* -1: no filter; 0-9: shuffle + deflate      */
+};
+
+/* A finished frame, as the render left it (identical on every rank). */
+struct nb_nxmx_done {
+    int frame;
+    int64_t p1, p_star;                   /* carry first execution, latch pixel (-1)    */
+    double phi_star;                      /* rad, NaN if none                           */
+    const struct nb_nxmx_band *bands;     /* bands_per_frame entries                    */
 };
 
 struct nb_nxmx; /* opaque */
@@ -66,18 +87,26 @@ struct nb_nxmx_sync {
 };
 
 /* Create `file` (truncating it) collectively and write everything that does not depend on the
- * render.  `name` is the --hdf5 name for messages.  *out is set even on failure: every rank
- * must then call nb_nxmx_close(*out, 0, ...). */
+ * render: the [nframes][slow][fast] image datasets (one chunk per frame), the per-frame scan
+ * axis, cell and UB, provenance, the structure factors once, the pixel mask, the status record
+ * (every frame not done).  `name` is the --hdf5 name for messages.  *out is set even on
+ * failure: every rank must then call nb_nxmx_close(*out, 0, ...). */
 nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
                          const struct nb_nxmx_sync *sync, struct nb_nxmx **out,
                          struct nb_err *err);
-/* After the render: band layout (@band_row0, @band_nrows) and the carry cache. */
-nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err);
-/* Write frame 0: float rows [row0, row0+n_rows) of this rank (any rank), and on rank 0 the
- * whole noise photon-count image (int32, without the ADC offset; when m->noise) and int image
- * (NULL elsewhere).  Collective. */
-nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
-                               const int32_t *counts, const uint16_t *ints, struct nb_err *err);
+/* Collective over the whole group: every rank writes its part of the frame its rank group
+ * rendered in this round (`frame` may differ between ranks; -1: nothing this round): float
+ * rows [row0, row0+n_rows) (float image, and data when there is no noise), and where counts /
+ * ints are non-NULL (the group's first rank) the whole noise photon-count image (int32,
+ * without the ADC offset) and int image of that frame. */
+nb_status nb_nxmx_write_frame(struct nb_nxmx *h, int frame, int row0, int n_rows,
+                              const float *band, const int32_t *counts, const uint16_t *ints,
+                              struct nb_err *err);
+/* Collective, after the writes of a round: record the n frames finished (carry facts and
+ * tables, band layout, frames_done / bands_done), then flush the file, so that a killed job
+ * keeps every frame recorded done.  The same n and recs on every rank. */
+nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_done *recs,
+                              struct nb_err *err);
 /* ok: set @complete = 1 and close.  !ok (an agreed failure): close without further
  * collective writes.  Every rank, always; frees h; NULL-safe.  Returns this rank's status:
  * the caller then agrees on it -- with a deadline where it failed, since the other ranks may
