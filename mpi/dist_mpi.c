@@ -1,6 +1,6 @@
 /* dist_mpi.c -- the process group over MPI (see nb_dist.h).
  *
- * With mpi/h5_mpio.c, the only code that includes <mpi.h>.  MPI_COMM_WORLD, ranks = bands.
+ * With mpi/h5_mpio.c, the only code that includes <mpi.h>.  d->comm, ranks = bands.
  * Collectives never leave a peer waiting: callers agree on status first.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -19,13 +19,14 @@
 struct nb_dist {
     int rank, size, we_initialised;
     int active; /* 0: not started by an MPI launcher -- one process, no MPI calls at all */
+    MPI_Comm comm; /* d->comm, or a rank group of nb_dist_split() (owned) */
 };
 
 /* Started by an MPI launcher?  A plain `nanobragg` run then skips MPI_Init, whose
  * singleton start-up costs most of a second (the drop-in CLI must stay quick). */
 static int under_launcher(void)
 {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+    static const char *const vars[] = {"Od->comm_SIZE", "PMIX_RANK", "PMI_RANK",
                                        "PMI_SIZE", "MPI_LOCALNRANKS", "NB_FORCE_MPI"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i]))
@@ -49,6 +50,7 @@ nb_status nb_dist_init(int *argc, char ***argv, struct nb_dist **d)
             return NB_E_COMM;
         (*d)->we_initialised = 1;
     }
+    (*d)->comm = MPI_COMM_WORLD;
     MPI_Comm_rank(MPI_COMM_WORLD, &(*d)->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &(*d)->size);
     return NB_OK;
@@ -81,9 +83,29 @@ void nb_dist_fini(struct nb_dist *d)
 {
     if (!d)
         return;
+    if (d->active && d->comm != MPI_COMM_WORLD)
+        MPI_Comm_free(&d->comm);
     if (d->we_initialised)
         MPI_Finalize();
     free(d);
+}
+
+nb_status nb_dist_split(struct nb_dist *d, int color, int key, struct nb_dist **sub)
+{
+    *sub = calloc(1, sizeof **sub);
+    if (!*sub)
+        return NB_E_NOMEM; /* the caller agrees on status right after */
+    (*sub)->size = 1;
+    if (!d->active)
+        return NB_OK;
+    (*sub)->active = 1;
+    if (MPI_Comm_split(d->comm, color, key, &(*sub)->comm) != MPI_SUCCESS) {
+        (*sub)->active = 0;
+        return NB_E_COMM;
+    }
+    MPI_Comm_rank((*sub)->comm, &(*sub)->rank);
+    MPI_Comm_size((*sub)->comm, &(*sub)->size);
+    return NB_OK;
 }
 
 static double now_s(void)
@@ -94,14 +116,14 @@ static double now_s(void)
 }
 
 /* MIN over ranks of `mine`, waiting at most `seconds` (< 0: for ever).  0 when done. */
-static int min_within(int mine, int *first, double seconds)
+static int min_within(MPI_Comm comm, int mine, int *first, double seconds)
 {
     if (seconds < 0)
-        return MPI_Allreduce(&mine, first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) == MPI_SUCCESS
+        return MPI_Allreduce(&mine, first, 1, MPI_INT, MPI_MIN, comm) == MPI_SUCCESS
                    ? 0
                    : -1;
     MPI_Request req;
-    if (MPI_Iallreduce(&mine, first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+    if (MPI_Iallreduce(&mine, first, 1, MPI_INT, MPI_MIN, comm, &req) != MPI_SUCCESS)
         return -1;
     const double deadline = now_s() + seconds;
     for (;;) {
@@ -124,7 +146,7 @@ static nb_status agree(struct nb_dist *d, nb_status local, struct nb_err *err, d
         return local;
     /* lowest failing rank: MIN over (failed ? rank : size) */
     int mine = local != NB_OK ? d->rank : d->size, first = d->size;
-    if (min_within(mine, &first, seconds) != 0) {
+    if (min_within(d->comm, mine, &first, seconds) != 0) {
         if (timed_out && seconds >= 0)
             *timed_out = 1;
         if (err && seconds >= 0) {
@@ -147,7 +169,7 @@ static nb_status agree(struct nb_dist *d, nb_status local, struct nb_err *err, d
         if (err)
             memcpy(m.msg, err->msg, sizeof m.msg);
     }
-    if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, d->comm) != MPI_SUCCESS)
         return NB_E_COMM;
     if (err && d->rank != first) {
         if (first != 0)
@@ -173,7 +195,7 @@ nb_status nb_dist_agree_within(struct nb_dist *d, nb_status local, struct nb_err
 void nb_dist_abort(struct nb_dist *d, int code)
 {
     if (d && d->active)
-        MPI_Abort(MPI_COMM_WORLD, code);
+        MPI_Abort(MPI_COMM_WORLD, code); /* the whole job, from any group */
     exit(code);
 }
 
@@ -183,7 +205,7 @@ nb_status nb_dist_bcast(struct nb_dist *d, void *buf, size_t len, int root)
         return NB_OK;
     if (len > INT_MAX)
         return NB_E_COMM;
-    return MPI_Bcast(buf, (int)len, MPI_BYTE, root, MPI_COMM_WORLD) == MPI_SUCCESS ? NB_OK
+    return MPI_Bcast(buf, (int)len, MPI_BYTE, root, d->comm) == MPI_SUCCESS ? NB_OK
                                                                                   : NB_E_COMM;
 }
 
@@ -192,7 +214,7 @@ nb_status nb_dist_bcast_alloc(struct nb_dist *d, unsigned char **buf, size_t *le
     if (!d->active)
         return NB_OK;
     unsigned long long n = d->rank == root ? (unsigned long long)*len : 0;
-    if (MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, root, d->comm) != MPI_SUCCESS)
         return NB_E_COMM;
     if (d->rank != root) {
         *buf = malloc(n ? (size_t)n : 1);
@@ -203,7 +225,7 @@ nb_status nb_dist_bcast_alloc(struct nb_dist *d, unsigned char **buf, size_t *le
     size_t off = 0;
     while (off < n) { /* in pieces below INT_MAX */
         size_t piece = n - off > (1u << 30) ? (1u << 30) : n - off;
-        if (MPI_Bcast(*buf + off, (int)piece, MPI_BYTE, root, MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (MPI_Bcast(*buf + off, (int)piece, MPI_BYTE, root, d->comm) != MPI_SUCCESS)
             return NB_E_COMM;
         off += piece;
     }
@@ -215,7 +237,7 @@ int64_t nb_dist_min_index(struct nb_dist *d, int64_t v)
     if (!d->active)
         return v;
     long long x = v < 0 ? LLONG_MAX : (long long)v, r = LLONG_MAX;
-    MPI_Allreduce(&x, &r, 1, MPI_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(&x, &r, 1, MPI_LONG_LONG, MPI_MIN, d->comm);
     return r == LLONG_MAX ? -1 : (int64_t)r;
 }
 
@@ -261,7 +283,7 @@ nb_status nb_dist_scan_carry(struct nb_dist *d, const struct nb_carry *mine, str
         return NB_E_COMM;
     MPI_Type_commit(&t);
     MPI_Op_create(later_wins, 0 /* not commutative: band order matters */, &op);
-    int rc = MPI_Exscan(&w, &r, 1, t, op, MPI_COMM_WORLD);
+    int rc = MPI_Exscan(&w, &r, 1, t, op, d->comm);
     MPI_Op_free(&op);
     MPI_Type_free(&t);
     if (rc != MPI_SUCCESS)
@@ -296,7 +318,7 @@ nb_status nb_dist_gather(struct nb_dist *d, const void *mine, size_t count, size
             st = NB_E_NOMEM;
         }
     }
-    if (MPI_Gather(pair, 2, MPI_LONG_LONG, pairs, 2, MPI_LONG_LONG, root, MPI_COMM_WORLD) !=
+    if (MPI_Gather(pair, 2, MPI_LONG_LONG, pairs, 2, MPI_LONG_LONG, root, d->comm) !=
         MPI_SUCCESS)
         st = NB_E_COMM;
     if (d->rank == root && st == NB_OK)
@@ -308,7 +330,7 @@ nb_status nb_dist_gather(struct nb_dist *d, const void *mine, size_t count, size
         }
     MPI_Type_contiguous((int)elem, MPI_BYTE, &t);
     MPI_Type_commit(&t);
-    if (MPI_Gatherv(mine, (int)count, t, all, counts, displs, t, root, MPI_COMM_WORLD) !=
+    if (MPI_Gatherv(mine, (int)count, t, all, counts, displs, t, root, d->comm) !=
         MPI_SUCCESS)
         st = NB_E_COMM;
     MPI_Type_free(&t);
@@ -325,7 +347,7 @@ nb_status nb_dist_allgather(struct nb_dist *d, const void *mine, size_t len, voi
             memmove(all, mine, len);
         return NB_OK;
     }
-    return MPI_Allgather(mine, (int)len, MPI_BYTE, all, (int)len, MPI_BYTE, MPI_COMM_WORLD) ==
+    return MPI_Allgather(mine, (int)len, MPI_BYTE, all, (int)len, MPI_BYTE, d->comm) ==
                    MPI_SUCCESS
                ? NB_OK
                : NB_E_COMM;
@@ -336,7 +358,7 @@ void nb_dist_progress_send(struct nb_dist *d, long increment)
     if (!d->active || d->rank == 0 || increment <= 0)
         return;
     long long v = increment;
-    MPI_Send(&v, 1, MPI_LONG_LONG, 0, TAG_PROGRESS, MPI_COMM_WORLD);
+    MPI_Send(&v, 1, MPI_LONG_LONG, 0, TAG_PROGRESS, d->comm);
 }
 
 void nb_dist_progress_done(struct nb_dist *d)
@@ -344,7 +366,7 @@ void nb_dist_progress_done(struct nb_dist *d)
     if (!d->active || d->rank == 0)
         return;
     int one = 1;
-    MPI_Send(&one, 1, MPI_INT, 0, TAG_DONE, MPI_COMM_WORLD);
+    MPI_Send(&one, 1, MPI_INT, 0, TAG_DONE, d->comm);
 }
 
 int nb_dist_progress_poll(struct nb_dist *d, long *pixels, int *done, int block)
@@ -355,19 +377,19 @@ int nb_dist_progress_poll(struct nb_dist *d, long *pixels, int *done, int block)
         int flag = 0;
         MPI_Status s;
         if (block)
-            MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &s), flag = 1;
+            MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, d->comm, &s), flag = 1;
         else
-            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &s);
+            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, d->comm, &flag, &s);
         if (!flag)
             return 0;
         if (s.MPI_TAG == TAG_PROGRESS) {
             long long v;
-            MPI_Recv(&v, 1, MPI_LONG_LONG, s.MPI_SOURCE, TAG_PROGRESS, MPI_COMM_WORLD,
+            MPI_Recv(&v, 1, MPI_LONG_LONG, s.MPI_SOURCE, TAG_PROGRESS, d->comm,
                      MPI_STATUS_IGNORE);
             *pixels += (long)v;
         } else if (s.MPI_TAG == TAG_DONE) {
             int one;
-            MPI_Recv(&one, 1, MPI_INT, s.MPI_SOURCE, TAG_DONE, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Recv(&one, 1, MPI_INT, s.MPI_SOURCE, TAG_DONE, d->comm, MPI_STATUS_IGNORE);
             (*done)++;
         } else {
             return 0; /* not ours */

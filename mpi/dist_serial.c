@@ -38,6 +38,15 @@ void nb_dist_fini(struct nb_dist *d)
     free(d);
 }
 
+nb_status nb_dist_split(struct nb_dist *d, int color, int key, struct nb_dist **sub)
+{
+    (void)d;
+    (void)color;
+    (void)key;
+    *sub = calloc(1, sizeof **sub);
+    return *sub ? NB_OK : NB_E_NOMEM;
+}
+
 nb_status nb_dist_agree(struct nb_dist *d, nb_status local, struct nb_err *err)
 {
     (void)d;

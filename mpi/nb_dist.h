@@ -22,7 +22,12 @@ int nb_dist_rank(const struct nb_dist *d);
 int nb_dist_size(const struct nb_dist *d);
 /* One line naming the message-passing library ("serial" without MPI). */
 const char *nb_dist_library(void);
-void nb_dist_fini(struct nb_dist *d); /* NULL-safe */
+void nb_dist_fini(struct nb_dist *d); /* NULL-safe; also for groups of nb_dist_split */
+
+/* Collective: the ranks with the same color form one group, ordered by key; *sub is that
+ * group (its own rank numbers, collectives and progress messages; nb_dist_abort still ends
+ * the whole job).  Free with nb_dist_fini. */
+nb_status nb_dist_split(struct nb_dist *d, int color, int key, struct nb_dist **sub);
 
 /* Any failure wins: every rank returns the same status; err receives the message of the
  * lowest failing rank (prefixed with its rank when that is not 0). */

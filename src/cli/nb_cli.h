@@ -19,6 +19,7 @@
 #include "../util/nb_status.h"
 
 enum nb_device { NB_DEVICE_CPU = 0, NB_DEVICE_CUDA };
+enum { NB_NAMED_FLOAT = 1, NB_NAMED_INT = 2, NB_NAMED_PGM = 4, NB_NAMED_NOISE = 8 };
 
 struct nb_cli {
     struct nb_config cfg;
@@ -35,6 +36,17 @@ struct nb_cli {
     int progress, printout, printout_f, printout_s, trace_s, trace_f;
     /* [new] options */
     int strict, no_fdump, help, version, hkl_columns, device, precision_single;
+    int physical;              /* --physical: every physically correct alternative       */
+    /* series (docs/batch.md) */
+    int frames;                /* --frames N; 0 when not given                          */
+    const char *frames_from;   /* --frames-from FILE                                    */
+    int bands_per_frame;       /* --bands-per-frame B; 0 = chosen by the program        */
+    int hdf5_float;            /* --hdf5-float                                          */
+    int gzip_level;            /* --hdf5-compress=gzip[:level]; -1 = none               */
+    /* facts of the parse */
+    unsigned named;            /* NB_NAMED_*: output names given on the command line     */
+    int seed_given;            /* -seed appeared                                        */
+    int unknown_flags;         /* flags ignored as unknown (each has a NOTE)            */
 
     /* data read from -img / -mask (owned) */
     struct nb_mask mask_data;

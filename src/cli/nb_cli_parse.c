@@ -526,20 +526,26 @@ static void rules_files(struct pstate *p)
     if (hit(p, "-sourcefile", SUB, 0, 1, NULL, NULL))
         cli->sourcefile = arg(p, 1);
     if (hit(p, "-floatfile", SUB, 0, 1, "-floatimage", NULL) ||
-        (!p->strict && hit(p, "-floatimage", SUB, 0, 1, NULL, NULL)))
+        (!p->strict && hit(p, "-floatimage", SUB, 0, 1, NULL, NULL))) {
         cli->floatfile = arg(p, 1);
+        cli->named |= NB_NAMED_FLOAT;
+    }
     if (hit(p, "-intfile", SUB, 0, 1, "-intimage", NULL) ||
-        (!p->strict && hit(p, "-intimage", SUB, 0, 1, NULL, NULL)))
+        (!p->strict && hit(p, "-intimage", SUB, 0, 1, NULL, NULL))) {
         cli->intfile = arg(p, 1);
+        cli->named |= NB_NAMED_INT;
+    }
     if (hit(p, "-pgmfile", SUB, 0, 1, "-pgmimage", NULL) ||
         (!p->strict && hit(p, "-pgmimage", SUB, 0, 1, NULL, NULL))) {
         cli->pgmfile = arg(p, 1);
         cli->write_pgm = 1;
+        cli->named |= NB_NAMED_PGM;
     }
     if (hit(p, "-noisefile", SUB, 0, 1, "-noiseimage", NULL) ||
         (!p->strict && hit(p, "-noiseimage", SUB, 0, 1, NULL, NULL))) {
         cli->noisefile = arg(p, 1);
         cli->write_noise = 1;
+        cli->named |= NB_NAMED_NOISE;
     }
     if (hit(p, "-nonoise", SUB, 0, 0, NULL, NULL))
         cli->write_noise = 0;
@@ -586,8 +592,10 @@ static void rules_files(struct pstate *p)
         cli->trace_s = (int)inum(p, 1);
         cli->trace_f = (int)inum(p, 2);
     }
-    if (hit(p, "-seed", SUB, 0, 1, NULL, NULL))
+    if (hit(p, "-seed", SUB, 0, 1, NULL, NULL)) {
         c->seed = -inum(p, 1);
+        p->cli->seed_given = 1;
+    }
     if (hit(p, "-mosaic_seed", SUB, 0, 1, NULL, NULL))
         c->mosaic_seed = -inum(p, 1);
     if (hit(p, "-misset_seed", SUB, 0, 1, NULL, NULL))
@@ -731,6 +739,41 @@ static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_
         if (!v || !*v)
             BAD("expects --hdf5=FILE");
         cli->hdf5 = v;
+    } else if (OPT("--physical")) {
+        if (v)
+            BAD("takes no value");
+        cli->physical = 1; /* applied before the other options: see physical_preset() */
+    } else if (OPT("--frames")) {
+        char *end = NULL;
+        long n = v ? strtol(v, &end, 10) : 0;
+        if (!v || !*v || *end != '\0' || n < 1 || n > 100000000L)
+            BAD("expects a number of frames from 1 to 100000000 (--frames=N)");
+        cli->frames = (int)n;
+    } else if (OPT("--frames-from")) {
+        if (!v || !*v)
+            BAD("expects --frames-from=FILE");
+        cli->frames_from = v;
+    } else if (OPT("--bands-per-frame")) {
+        char *end = NULL;
+        long n = v ? strtol(v, &end, 10) : 0;
+        if (!v || !*v || *end != '\0' || n < 1 || n > 1000000L)
+            BAD("expects a positive number of bands (--bands-per-frame=B)");
+        cli->bands_per_frame = (int)n;
+    } else if (OPT("--hdf5-float")) {
+        if (v)
+            BAD("takes no value");
+        cli->hdf5_float = 1;
+    } else if (OPT("--hdf5-compress")) {
+        if (CHOICE("none"))
+            cli->gzip_level = -1;
+        else if (CHOICE("gzip"))
+            cli->gzip_level = 4;
+        else if (v && strncmp(v, "gzip:", 5) == 0 && v[5] >= '0' && v[5] <= '9' && v[6] == '\0')
+            cli->gzip_level = v[5] - '0';
+        else
+            BAD("expects none, gzip or gzip:LEVEL (LEVEL 0-9)");
+    } else if (OPT("--resume")) {
+        BAD("resuming a killed series is not available in this version (docs/batch.md)");
     } else {
         return 0;
     }
@@ -832,6 +875,21 @@ static void cli_defaults(struct nb_cli *cli)
     cli->progress = 1;
     cli->printout_f = cli->printout_s = -1;
     cli->trace_s = cli->trace_f = -1;
+    cli->gzip_level = -1;
+}
+
+/* --physical: every physically correct alternative of cli.md §8 (Q01, Q02, Q03, Q06, Q08,
+ * Q09, Q11), applied before the other -- options so that an explicit one still wins.  Q07
+ * stays: the source file's wavelengths are the physical choice already. */
+static void physical_preset(struct nb_config *c)
+{
+    c->phi_carryover = NB_CARRY_SPEC;
+    c->interp_fallback_default_F = 1;
+    c->factors_per_term = 1;
+    c->honor_pix0 = 1;
+    c->source_weights_apply = 1;
+    c->random_misset_uniform = 1;
+    c->thickness_step_uniform = 1;
 }
 
 nb_status nb_cli_parse(int argc, char **argv, struct nb_cli *cli, const struct nb_msg_sink *out,
@@ -857,15 +915,42 @@ nb_status nb_cli_parse_at(int argc, char **argv, long default_seed, struct nb_cl
         return NB_E_NOMEM;
     }
     int ac = 0;
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "--version"))
             cli->help = 1; /* help wins over any other problem on the line */
+        if (!strcmp(argv[i], "--physical"))
+            physical_preset(&cli->cfg);
+    }
     for (int i = 0; i < argc; i++) {
         if (i > 0 && strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0') {
             if (!strcmp(argv[i], "--hdf5") && i + 1 < argc) { /* also "--hdf5 FILE" */
                 cli->hdf5 = argv[++i];
                 continue;
             }
+            static const char *const spaced[] = {"--frames", "--frames-from", "--bands-per-frame"};
+            int joined = 0;
+            for (size_t k = 0; k < sizeof spaced / sizeof spaced[0] && !joined; k++)
+                if (!strcmp(argv[i], spaced[k]) && i + 1 < argc) { /* also "--frames N" */
+                    size_t l = strlen(argv[i]) + strlen(argv[i + 1]) + 2;
+                    char *opt = malloc(l);
+                    if (!opt) {
+                        nb_err_set(err, "out of memory");
+                        st = NB_E_NOMEM;
+                        goto done;
+                    }
+                    snprintf(opt, l, "%s=%s", argv[i], argv[i + 1]);
+                    int known = new_option(cli, opt, err, &st);
+                    if (known && !strcmp(argv[i], "--frames-from"))
+                        cli->frames_from = argv[i + 1]; /* not the temporary copy */
+                    free(opt);
+                    if (st != NB_OK && !cli->help)
+                        goto done;
+                    st = NB_OK;
+                    i++;
+                    joined = 1;
+                }
+            if (joined)
+                continue;
             if (new_option(cli, argv[i], err, &st)) {
                 if (st != NB_OK && !cli->help)
                     goto done;
@@ -951,6 +1036,7 @@ nb_status nb_cli_parse_at(int argc, char **argv, long default_seed, struct nb_cl
                 goto done;
             }
             note(cli, "NOTE: ignoring unknown flag %s\n", av[i]);
+            cli->unknown_flags++;
         }
         if (cli->strict)
             i += p.consume;

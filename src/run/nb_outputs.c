@@ -39,8 +39,8 @@ static nb_status not_an_input(const struct nb_cli *cli, const struct nb_outputs 
     return NB_OK;
 }
 
-nb_status nb_outputs_prepare(const struct nb_cli *cli, int want_fdump, struct nb_outputs *o,
-                             struct nb_err *err)
+nb_status nb_outputs_prepare(const struct nb_cli *cli, unsigned images, int want_fdump,
+                             struct nb_outputs *o, struct nb_err *err)
 {
     const struct {
         enum nb_out_id id;
@@ -48,10 +48,11 @@ nb_status nb_outputs_prepare(const struct nb_cli *cli, int want_fdump, struct nb
         int want;
         unsigned opts;
     } outs[] = {
-        {NB_OUT_FLOAT, "-floatfile", cli->floatfile, 1, 0},
-        {NB_OUT_INT, "-intfile", cli->intfile, 1, 0},
-        {NB_OUT_PGM, "-pgmfile", cli->pgmfile, cli->write_pgm, 0},
-        {NB_OUT_NOISE, "-noisefile", cli->noisefile, cli->write_noise, 0},
+        {NB_OUT_FLOAT, "-floatfile", cli->floatfile, (images & NB_NAMED_FLOAT) != 0, 0},
+        {NB_OUT_INT, "-intfile", cli->intfile, (images & NB_NAMED_INT) != 0, 0},
+        {NB_OUT_PGM, "-pgmfile", cli->pgmfile, cli->write_pgm && (images & NB_NAMED_PGM), 0},
+        {NB_OUT_NOISE, "-noisefile", cli->noisefile,
+         cli->write_noise && (images & NB_NAMED_NOISE), 0},
         {NB_OUT_HDF5, "--hdf5", cli->hdf5 ? cli->hdf5 : "", cli->hdf5 != NULL,
          NB_OUT_REGULAR_ONLY},
         {NB_OUT_FDUMP, "Fdump.bin", "Fdump.bin", want_fdump, NB_OUT_OPTIONAL},
@@ -87,6 +88,8 @@ const char *nb_outputs_file(const struct nb_outputs *o, enum nb_out_id id)
 static nb_status out_write(struct nb_outputs *o, enum nb_out_id id, const void *a, size_t na,
                            const void *b, size_t nb, struct nb_err *err)
 {
+    if (o->idx[id] < 0)
+        return NB_OK; /* not an output of this run */
     return nb_outset_write(&o->set, o->idx[id], a, na, b, nb, NULL, 0, err);
 }
 
@@ -115,9 +118,16 @@ static void smv_keys(const struct nb_scene *sc, struct nb_smv_keys *k)
     k->twotheta_deg = sc->twotheta * NB_RTD;
 }
 
+/* the console lines of a plain run; a series prints one line per frame instead */
+#define SAY(...)                                                                               \
+    do {                                                                                       \
+        if (verbose)                                                                           \
+            printf(__VA_ARGS__);                                                               \
+    } while (0)
+
 static nb_status write_pgm(const struct nb_cli *cli, const struct nb_scene *sc,
                            struct nb_outputs *o, const float *img, double iscale, double rmsd,
-                           struct nb_err *err)
+                           int verbose, struct nb_err *err)
 {
     const size_t npix = (size_t)sc->fpixels * sc->spixels;
     uint8_t *pgm = malloc(npix);
@@ -126,9 +136,9 @@ static nb_status write_pgm(const struct nb_cli *cli, const struct nb_scene *sc,
         return NB_E_NOMEM;
     }
     double pscale = nb_pgm_scale(cli->pgm_scale, iscale, rmsd);
-    printf("pgm_scale = %g\n", pscale);
+    SAY("pgm_scale = %g\n", pscale);
     nb_pgm_image(sc, img, pscale, pgm);
-    printf("writing %s as %zu-byte integers\n", cli->pgmfile, sizeof(uint8_t));
+    SAY("writing %s as %zu-byte integers\n", cli->pgmfile, sizeof(uint8_t));
     char ph[128];
     int pl = snprintf(ph, sizeof ph, "P5\n%d %d\n# pixels scaled by %lg\n255\n", sc->fpixels,
                       sc->spixels, pscale);
@@ -139,7 +149,8 @@ static nb_status write_pgm(const struct nb_cli *cli, const struct nb_scene *sc,
 
 nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scene *sc,
                                   const struct nb_hkl_grid *fdump, struct nb_outputs *o,
-                                  const float *img, uint16_t **int_out, int32_t **counts_out,
+                                  const float *img, int verbose, uint16_t **int_out,
+                                  int32_t **counts_out, struct nb_image_report *rep,
                                   struct nb_err *err)
 {
     nb_status st = NB_OK;
@@ -151,6 +162,7 @@ nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scen
     int hb;
     struct nb_smv_keys keys;
     struct nb_stats stats;
+    memset(rep, 0, sizeof *rep);
     if (!ints) {
         nb_err_set(err, "out of memory for the integer image");
         return NB_E_NOMEM;
@@ -163,22 +175,25 @@ nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scen
         goto done;
     }
     nb_stats_compute(sc, img, &stats);
-    printf("writing %s as %zu %zu-byte floats\n", cli->floatfile, npix, sizeof(float));
+    if (nb_outputs_have(o, NB_OUT_FLOAT))
+        SAY("writing %s as %zu %zu-byte floats\n", cli->floatfile, npix, sizeof(float));
     if ((st = out_write(o, NB_OUT_FLOAT, img, npix * sizeof(float), NULL, 0, err)) != NB_OK)
         goto done;
-    printf("max_I = %g  at %g %g\n", stats.max_I, stats.max_I_x, stats.max_I_y);
-    printf("mean= %g rms= %g rmsd= %g\n", stats.mean, stats.rms, stats.rmsd);
+    rep->max_I = stats.max_I;
+    SAY("max_I = %g  at %g %g\n", stats.max_I, stats.max_I_x, stats.max_I_y);
+    SAY("mean= %g rms= %g rmsd= %g\n", stats.mean, stats.rms, stats.rmsd);
     double iscale = nb_int_scale(cli->intfile_scale, stats.max_I);
-    printf("intfile_scale = %g\n", iscale);
+    SAY("intfile_scale = %g\n", iscale);
     nb_int_image(sc, img, iscale, cli->adc, ints);
-    printf("writing %s as %zu-byte integers\n", cli->intfile, sizeof(uint16_t));
-    if (hb != 512)
-        printf("NOTE: %s: the SMV header text is longer than 512 bytes; written with "
+    if (nb_outputs_have(o, NB_OUT_INT))
+        SAY("writing %s as %zu-byte integers\n", cli->intfile, sizeof(uint16_t));
+    if (hb != 512 && nb_outputs_have(o, NB_OUT_INT))
+        SAY("NOTE: %s: the SMV header text is longer than 512 bytes; written with "
                "HEADER_BYTES=%d (nanoBragg would overrun its 512)\n",
                cli->intfile, hb);
     if ((st = out_write(o, NB_OUT_INT, header, hlen, ints, npix * sizeof *ints, err)) != NB_OK)
         goto done;
-    if (cli->write_pgm && (st = write_pgm(cli, sc, o, img, iscale, stats.rmsd, err)) != NB_OK)
+    if (nb_outputs_have(o, NB_OUT_PGM) && (st = write_pgm(cli, sc, o, img, iscale, stats.rmsd, verbose, err)) != NB_OK)
         goto done;
     if (cli->write_noise) {
         double photons;
@@ -193,8 +208,11 @@ nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scen
             goto done;
         }
         nb_noise_image(sc, img, cli->adc, &rng, &seed, noise, counts, &photons, &overloads);
-        printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
-        printf("writing %s as %zu-byte integers\n", cli->noisefile, sizeof(uint16_t));
+        rep->photons = photons;
+        rep->overloads = overloads;
+        SAY("%.0f photons on noise image (%d overloads)\n", photons, overloads);
+        if (nb_outputs_have(o, NB_OUT_NOISE))
+            SAY("writing %s as %zu-byte integers\n", cli->noisefile, sizeof(uint16_t));
         if ((st = out_write(o, NB_OUT_NOISE, header, hlen, noise, npix * sizeof *noise, err)) !=
             NB_OK)
             goto done;
@@ -212,6 +230,20 @@ done:
     *int_out = ints;
     *counts_out = counts;
     free(noise);
+    free(dump);
+    return st;
+}
+
+nb_status nb_outputs_write_fdump(struct nb_outputs *o, const struct nb_hkl_grid *grid,
+                                 struct nb_err *err)
+{
+    unsigned char *dump = NULL;
+    size_t dl;
+    nb_status st = nb_fdump_bytes(grid, &dump, &dl, err);
+    if (st == NB_OK)
+        st = out_write(o, NB_OUT_FDUMP, dump, dl, NULL, 0, err);
+    if (st == NB_OK && nb_outset_dropped(&o->set, o->idx[NB_OUT_FDUMP]))
+        printf("WARNING: unable to write dump file: %s\n", "Fdump.bin");
     free(dump);
     return st;
 }

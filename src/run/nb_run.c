@@ -7,6 +7,7 @@
  * knows what was linked.  Entry point: nb_run().
  */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "nb_outputs.h"
 #include "nb_render_dist.h"
 #include "nb_run.h"
+#include "nb_series.h"
 
 
 /* ------------------------------------------------------------------ console sinks */
@@ -76,6 +78,7 @@ struct inputs {
     int dump_exists;
     struct nb_source_list sources;
     struct textbuf hkl_msgs;
+    char *frames_text; /* the --frames-from file, NUL-terminated */
 };
 
 static nb_status check_stol(const char *path, struct nb_err *err)
@@ -100,6 +103,47 @@ static nb_status check_stol(const char *path, struct nb_err *err)
     return NB_OK;
 }
 
+/* A whole text file (the --frames-from list), NUL-terminated; NUL bytes are refused. */
+static nb_status read_text(const char *path, char **out, struct nb_err *err)
+{
+    FILE *fp = nb_files_fopen(path, "rb");
+    if (!fp) {
+        nb_err_set(err, "%s: cannot open the frame list", path);
+        return NB_E_INPUT;
+    }
+    size_t n = 0, cap = 4096;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+        if (n + 1 < cap)
+            break;
+        char *nb = realloc(buf, cap *= 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf = nb;
+        }
+    }
+    int rd_err = ferror(fp);
+    fclose(fp);
+    if (!buf || rd_err) {
+        nb_status st = buf ? NB_E_INPUT : NB_E_NOMEM;
+        free(buf);
+        nb_err_set(err, "%s: %s", path, st == NB_E_INPUT ? "read error" : "out of memory");
+        return st;
+    }
+    buf[n] = '\0';
+    if (strlen(buf) != n) {
+        free(buf);
+        nb_err_set(err, "%s: not a text file (holds a NUL byte)", path);
+        return NB_E_INPUT;
+    }
+    *out = buf;
+    return NB_OK;
+}
+
 static nb_status read_inputs(struct nb_cli *cli, struct inputs *in, struct nb_err *err)
 {
     nb_status st;
@@ -116,6 +160,8 @@ static nb_status read_inputs(struct nb_cli *cli, struct inputs *in, struct nb_er
         c->sources = &in->sources;
     }
     if (cli->stol && (st = check_stol(cli->stol, err)) != NB_OK)
+        return st;
+    if (cli->frames_from && (st = read_text(cli->frames_from, &in->frames_text, err)) != NB_OK)
         return st;
     struct nb_msg_sink buf = {emit_buffer, &in->hkl_msgs};
     if (cli->hkl) {
@@ -265,6 +311,7 @@ static void print_notes(const struct nb_cli *cli)
 struct run {
     struct nb_dist *d;
     int rank, size;
+    long default_seed;
     struct nb_cli cli;
     int have_cli;
     struct inputs in;
@@ -274,6 +321,7 @@ struct run {
     struct nb_render_result R;
     struct nb_nxmx *h5;
     int h5_open; /* nb_nxmx_create was called on every rank: every rank must close */
+    struct nb_nxmx_frame frame0; /* a plain run's one frame */
     uint16_t *int_img; /* rank 0, for HDF5 */
     int32_t *counts_img; /* rank 0, for HDF5: noise photon counts without the ADC offset */
     struct nb_err err;
@@ -297,9 +345,21 @@ static void run_fini(struct run *r)
     nb_source_free(&r->in.sources);
     free(r->in.hkl_msgs.s);
     r->in.hkl_msgs.s = NULL;
+    free(r->in.frames_text);
+    r->in.frames_text = NULL;
     if (r->have_cli)
         nb_cli_fini(&r->cli);
     nb_files_reset();
+}
+
+/* A series option on the command line?  (Decided before parsing: a series re-parses the
+ * command line for every frame, from a copy of the input files in memory.) */
+static int series_requested(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--frames", 8) == 0)
+            return 1;
+    return 0;
 }
 
 /* Parse the command line and read every input: rank 0 from disk (recording the bytes), then
@@ -310,9 +370,10 @@ static nb_status parse_and_read(struct run *r, int argc, char **argv, int *help)
     nb_status st = NB_OK;
     long seed = r->rank == 0 ? nb_default_seed() : 0;
     nb_dist_bcast(r->d, &seed, sizeof seed, 0); /* one default seed for every rank */
+    r->default_seed = seed;
     if (r->rank == 0) {
-        if (r->size > 1)
-            nb_files_record();
+        if (r->size > 1 || series_requested(argc, argv))
+            nb_files_record(); /* other ranks, and a series' frames, read the copy */
         st = nb_cli_parse_at(argc, argv, seed, &r->cli, &out, &r->err);
         r->have_cli = 1;
         if (st == NB_OK && !r->cli.help) {
@@ -394,7 +455,7 @@ static nb_status set_up(struct run *r)
     if (nb_carry_active(&r->sc))
         printf("NOTE: phi carryover (c-parity) active: the phi=0 step reuses the last rotated "
                "orientation; use --phi-carryover=spec for fresh rotations\n");
-    if (r->size > 1)
+    if (r->size > 1 && !cli->frames && !cli->frames_from)
         printf("NOTE: %d MPI ranks render row bands balanced by rendered pixels\n", r->size);
     if (cli->trace_s >= 0 && cli->trace_f >= 0)
         printf("TRACE_CONFIG: tracing pixel (spixel=%d, fpixel=%d)\n", cli->trace_s,
@@ -430,6 +491,23 @@ static void iso_time(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* What the file records of a frame before its render. */
+static void frame_info(const struct nb_scene *sc, const struct nb_config *c, const char *flags,
+                       struct nb_nxmx_frame *f)
+{
+    memset(f, 0, sizeof *f);
+    f->phi_deg = sc->phi0 * NB_RTD;
+    f->phi_end_deg = (sc->phi0 + sc->osc) * NB_RTD;
+    memcpy(f->cell, sc->cell, sizeof f->cell);
+    memcpy(f->a_star, sc->a_star, sizeof f->a_star);
+    memcpy(f->b_star, sc->b_star, sizeof f->b_star);
+    memcpy(f->c_star, sc->c_star, sizeof f->c_star);
+    f->seed = -c->seed; /* the flag values (the configuration holds them negated) */
+    f->mosaic_seed = -c->mosaic_seed;
+    f->misset_seed = -c->misset_seed;
+    f->flags = flags;
+}
+
 static void fill_meta(struct run *r, int argc, char **argv, const char *start_time,
                       struct nb_nxmx_meta *m)
 {
@@ -447,7 +525,13 @@ static void fill_meta(struct run *r, int argc, char **argv, const char *start_ti
     m->adc = r->cli.adc;
     m->rank = r->rank;
     m->size = r->size;
-    m->p1 = m->p_star = -1;
+    frame_info(&r->sc, &r->cli.cfg, "", &r->frame0);
+    m->nframes = 1;
+    m->frames = &r->frame0;
+    m->bands_per_frame = r->size;
+    m->write_float = 1;
+    m->write_int = 1;
+    m->gzip_level = r->cli.gzip_level;
 }
 
 static int want_fdump(const struct run *r)
@@ -512,15 +596,13 @@ static nb_status hdf5_open(struct run *r, const struct nb_nxmx_meta *meta)
     return st; /* agreed by nb_nxmx_create */
 }
 
-/* After the render: band layout, carry cache, images, close.  Collective; agreed status. */
-static nb_status hdf5_finish(struct run *r, struct nb_nxmx_meta *meta)
+/* The band records of a render as the HDF5 file keeps them (malloc'ed; NULL when out of
+ * memory). */
+static struct nb_nxmx_band *band_table(const struct nb_render_result *R)
 {
-    struct nb_nxmx_band *bands = calloc((size_t)r->R.n_bands, sizeof *bands);
-    nb_status st = bands ? NB_OK : NB_E_NOMEM;
-    if (!bands)
-        nb_err_set(&r->err, "out of memory for the band table");
-    for (int b = 0; bands && b < r->R.n_bands; b++) {
-        const struct nb_band_record *x = &r->R.bands[b];
+    struct nb_nxmx_band *bands = calloc((size_t)(R->n_bands > 0 ? R->n_bands : 1), sizeof *bands);
+    for (int b = 0; bands && b < R->n_bands; b++) {
+        const struct nb_band_record *x = &R->bands[b];
         bands[b].row0 = x->row0;
         bands[b].n_rows = x->n_rows;
         bands[b].in_state = x->in_state;
@@ -530,21 +612,37 @@ static nb_status hdf5_finish(struct run *r, struct nb_nxmx_meta *meta)
         bands[b].in_last = x->in_last;
         bands[b].out_last = x->out_last;
     }
-    meta->n_bands = r->R.n_bands;
-    meta->bands = bands;
-    meta->p1 = r->R.p1;
-    meta->p_star = r->R.p_star;
+    return bands;
+}
+
+static nb_status hdf5_close(struct run *r, int ok, const char *end_time);
+
+static void end_time_now(struct run *r, char *buf, size_t n)
+{
+    iso_time(buf, n);
+    nb_dist_bcast(r->d, buf, n, 0); /* identical attributes everywhere */
+}
+
+/* A plain run after the render: its one frame, band layout and carry cache, close.
+ * Collective; agreed status. */
+static nb_status hdf5_finish(struct run *r)
+{
+    struct nb_nxmx_band *bands = band_table(&r->R);
+    nb_status st = bands ? NB_OK : NB_E_NOMEM;
+    if (!bands)
+        nb_err_set(&r->err, "out of memory for the band table");
     st = nb_dist_agree(r->d, st, &r->err);
     if (st == NB_OK)
-        st = nb_nxmx_write_run(r->h5, meta, &r->err);
-    if (st == NB_OK)
-        st = nb_nxmx_write_images(r->h5, r->R.band_row0, r->R.band_rows, r->R.band_img,
-                                  r->counts_img, r->int_img, &r->err);
+        st = nb_nxmx_write_frame(r->h5, 0, r->R.band_row0, r->R.band_rows, r->R.band_img,
+                                 r->rank == 0 ? r->counts_img : NULL,
+                                 r->rank == 0 ? r->int_img : NULL, &r->err);
+    if (st == NB_OK) {
+        struct nb_nxmx_done done = {0, r->R.p1, r->R.p_star, r->sc.phi_star, bands};
+        st = nb_nxmx_frames_done(r->h5, 1, &done, &r->err);
+    }
     free(bands);
-    meta->bands = NULL;
     char end_time[32];
-    iso_time(end_time, sizeof end_time);
-    nb_dist_bcast(r->d, end_time, sizeof end_time, 0);
+    end_time_now(r, end_time, sizeof end_time);
     nb_status cst = hdf5_close(r, st == NB_OK, end_time);
     return st == NB_OK ? cst : st;
 }
@@ -579,8 +677,502 @@ static nb_status report_and_write(struct run *r)
     printf("\n");
     printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
            r->R.omega_sum / r->sc.steps, 100 * r->R.omega_sum / r->sc.steps / 4 / NB_PI);
+    struct nb_image_report rep;
     return nb_outputs_write_images(cli, &r->sc, want_fdump(r) ? &r->in.hkl : NULL, &r->outs,
-                                   r->R.img, &r->int_img, &r->counts_img, &r->err);
+                                   r->R.img, 1, &r->int_img, &r->counts_img, &rep, &r->err);
+}
+
+/* ------------------------------------------------------------------ series (docs/batch.md) */
+
+/* One frame, parsed and set up: the command line with the frame's flags appended, through
+ * the same parser and set-up as a plain run, quietly; inputs come from the job's copy. */
+struct frame {
+    char **argv;
+    struct nb_cli cli;
+    int have_cli;
+    struct nb_scene sc;
+    int have_scene;
+};
+
+static void frame_fini(struct frame *f)
+{
+    if (f->have_scene)
+        nb_scene_fini(&f->sc);
+    if (f->have_cli)
+        nb_cli_fini(&f->cli);
+    free(f->argv);
+    memset(f, 0, sizeof *f);
+}
+
+/* Where a frame comes from, for messages: "frame 3 (list.txt:7)". */
+static void frame_name(const struct run *r, const struct nb_series *s, int i, char *buf, size_t n)
+{
+    if (s->f[i].line > 0)
+        snprintf(buf, n, "frame %d (%s:%d)", i + 1, r->cli.frames_from, s->f[i].line);
+    else
+        snprintf(buf, n, "frame %d", i + 1);
+}
+
+static nb_status frame_setup(struct run *r, const struct nb_series *s, int i, int argc,
+                             char **argv, struct frame *f)
+{
+    struct nb_msg_sink quiet = {NULL, NULL};
+    struct nb_err e;
+    nb_status st;
+    memset(f, 0, sizeof *f);
+    const struct nb_series_frame *sf = &s->f[i];
+    f->argv = malloc(sizeof(char *) * (size_t)(argc + sf->ntok + 1));
+    if (!f->argv) {
+        nb_err_set(&r->err, "out of memory for frame %d", i + 1);
+        return NB_E_NOMEM;
+    }
+    memcpy(f->argv, argv, sizeof(char *) * (size_t)argc);
+    memcpy(f->argv + argc, sf->tok, sizeof(char *) * (size_t)sf->ntok);
+    f->argv[argc + sf->ntok] = NULL;
+    st = nb_cli_parse_at(argc + sf->ntok, f->argv, r->default_seed, &f->cli, &quiet, &e);
+    f->have_cli = 1;
+    /* the input files were read once: the frame uses the job's copies */
+    struct nb_config *c = &f->cli.cfg;
+    if (st == NB_OK && r->cli.cfg.have_mat) {
+        memcpy(c->mat, r->cli.cfg.mat, sizeof c->mat);
+        c->have_mat = 1;
+        c->mat_name = r->cli.cfg.mat_name;
+    }
+    if (st == NB_OK && r->cli.cfg.sources)
+        c->sources = r->cli.cfg.sources;
+    if (st == NB_OK) {
+        st = nb_setup_begin(c, &f->sc, &quiet, &e);
+        f->have_scene = st == NB_OK;
+    }
+    if (st == NB_OK)
+        st = nb_setup_geometry(c, &f->sc, &quiet, &e);
+    if (st == NB_OK)
+        st = nb_setup_crystal(c, &f->sc, &quiet, &e);
+    if (st == NB_OK)
+        st = nb_setup_finish(c, &f->sc, r->in.have_hkl ? &r->in.hkl : NULL, &quiet, &e);
+    if (st != NB_OK) {
+        char where[PATH_MAX + 64];
+        frame_name(r, s, i, where, sizeof where);
+        nb_err_set(&r->err, "%s: %s", where, e.msg);
+    }
+    return st;
+}
+
+/* What a --frames-from line may not do, found by parsing the line's flags alone. */
+static nb_status check_line(struct run *r, const struct nb_series *s, int i, int *seed_given)
+{
+    struct nb_msg_sink quiet = {NULL, NULL};
+    const struct nb_series_frame *sf = &s->f[i];
+    char where[PATH_MAX + 64];
+    frame_name(r, s, i, where, sizeof where);
+    char **av = malloc(sizeof(char *) * (size_t)(sf->ntok + 2));
+    if (!av) {
+        nb_err_set(&r->err, "out of memory");
+        return NB_E_NOMEM;
+    }
+    av[0] = "nanobragg";
+    memcpy(av + 1, sf->tok, sizeof(char *) * (size_t)sf->ntok);
+    av[sf->ntok + 1] = NULL;
+    struct nb_cli lc;
+    struct nb_err e;
+    nb_status st = nb_cli_parse_at(sf->ntok + 1, av, 1, &lc, &quiet, &e);
+    const char *what = NULL;
+    if (st != NB_OK)
+        nb_err_set(&r->err, "%s: %s", where, e.msg);
+    else if (lc.unknown_flags > 0)
+        what = "an unknown flag (see the NOTE lines of a plain run with these flags)";
+    else if (lc.hkl || lc.mat || lc.sourcefile || lc.img || lc.mask || lc.stol)
+        what = "input files (-hkl, -mat, -sourcefile, -img, -mask, -stol) are read once per "
+               "job; give them on the command line";
+    else if (lc.named || !lc.write_pgm || !lc.write_noise)
+        what = "output files are named on the command line (per-frame names with a # template)";
+    else if (lc.printout || lc.trace_s >= 0 || lc.help)
+        what = "-printout, -trace_pixel and -h are not per-frame flags";
+    if (st == NB_OK && what) {
+        nb_err_set(&r->err, "%s: %s: %s", where, sf->flags, what);
+        st = NB_E_USAGE;
+    }
+    *seed_given = st == NB_OK && lc.seed_given;
+    nb_cli_fini(&lc);
+    free(av);
+    return st;
+}
+
+/* Frames of a stack share their detector; with --hdf5 also what one NXmx file describes once
+ * (beam, geometry).  Compared exactly. */
+static const char *frame_differs(const struct nb_scene *a, const struct nb_scene *b, int hdf5)
+{
+#define SAME(x) (memcmp(&a->x, &b->x, sizeof a->x) == 0)
+    if (a->fpixels != b->fpixels || a->spixels != b->spixels)
+        return "the detector size";
+    if (!SAME(roi_xmin) || !SAME(roi_xmax) || !SAME(roi_ymin) || !SAME(roi_ymax))
+        return "the region of interest";
+    if (!hdf5)
+        return NULL;
+    if (!SAME(pixel_size) || !SAME(distance) || !SAME(pix0) || !SAME(fdet) || !SAME(sdet) ||
+        !SAME(odet) || !SAME(detector_thick))
+        return "the detector geometry";
+    if (!SAME(beam) || !SAME(lambda0) || !SAME(polar) || !SAME(spindle))
+        return "the beam or the spindle";
+    return NULL;
+#undef SAME
+}
+
+struct plan {
+    struct nb_series s;
+    int groups, bands;        /* G groups of B ranks                                  */
+    int group, leader;        /* this rank's group; it is the group's first rank      */
+    struct nb_dist *sub;      /* this rank's group                                    */
+    struct nb_nxmx_frame *info; /* per frame, for the HDF5 file                       */
+    unsigned images;          /* NB_NAMED_* written per frame                         */
+    struct frame f0;          /* frame 0 set up: it describes the HDF5 file           */
+};
+
+static void plan_fini(struct plan *p)
+{
+    nb_series_fini(&p->s);
+    free(p->info);
+    frame_fini(&p->f0);
+    if (p->sub)
+        nb_dist_fini(p->sub);
+    memset(p, 0, sizeof *p);
+}
+
+/* Frames x bands: B ranks per frame.  Default: whole frames per rank when there are at least
+ * as many frames as ranks, else the most groups that still have a frame each (the largest
+ * divisor G of P with G <= N), each splitting its frame into P/G bands. */
+static nb_status choose_groups(struct run *r, struct plan *p)
+{
+    int P = r->size, N = p->s.n, B = r->cli.bands_per_frame;
+    if (B > 0) {
+        if (B > P || P % B != 0) {
+            nb_err_set(&r->err, "--bands-per-frame %d: %d rank%s cannot form groups of %d "
+                                "(give a divisor of %d)",
+                       B, P, P > 1 ? "s" : "", B, P);
+            return NB_E_USAGE;
+        }
+    } else {
+        int G = 1;
+        for (int g = 1; g <= P; g++)
+            if (P % g == 0 && g <= N)
+                G = g;
+        B = P / G;
+    }
+    p->bands = B;
+    p->groups = P / B;
+    p->group = r->rank / B;
+    p->leader = r->rank % B == 0;
+    return NB_OK;
+}
+
+/* Build the frame list, check every frame before anything is rendered, choose the groups. */
+static nb_status plan_series(struct run *r, int argc, char **argv, struct plan *p)
+{
+    nb_status st;
+    const struct nb_cli *cli = &r->cli;
+    memset(p, 0, sizeof *p);
+    if (cli->frames && cli->frames_from) {
+        nb_err_set(&r->err, "--frames-from: give --frames or --frames-from, not both");
+        return NB_E_USAGE;
+    }
+    if (cli->frames)
+        st = nb_series_rotation(cli->frames, r->sc.phi0, r->sc.osc, &p->s, &r->err);
+    else
+        st = nb_series_from_text(cli->frames_from, r->in.frames_text, &p->s, &r->err);
+    if (st != NB_OK)
+        return st;
+    const int N = p->s.n;
+    /* per-frame names: a # template each; one plain name only for a one-frame series */
+    const struct {
+        unsigned bit;
+        const char *flag, *name;
+        int on;
+    } outs[] = {{NB_NAMED_FLOAT, "-floatfile", cli->floatfile, 1},
+                {NB_NAMED_INT, "-intfile", cli->intfile, 1},
+                {NB_NAMED_PGM, "-pgmfile", cli->pgmfile, cli->write_pgm},
+                {NB_NAMED_NOISE, "-noisefile", cli->noisefile, cli->write_noise}};
+    for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+        if (!(cli->named & outs[k].bit) || !outs[k].on)
+            continue;
+        if (N > 1 && !nb_series_is_template(outs[k].name)) {
+            nb_err_set(&r->err, "%s: '%s' names one file but the series has %d frames; use a "
+                                "template with a # run, such as img_#####.img (frame 1 is "
+                                "written as img_00001.img)",
+                       outs[k].flag, outs[k].name, N);
+            return NB_E_USAGE;
+        }
+        p->images |= outs[k].bit;
+    }
+    if (!p->images && !cli->hdf5) {
+        nb_err_set(&r->err, "%s: the series writes nothing: give --hdf5 FILE and/or per-frame "
+                            "names (-noisefile img_#####.img); the single-run default names "
+                            "are not written for a series",
+                   cli->frames ? "--frames" : "--frames-from");
+        return NB_E_USAGE;
+    }
+    p->info = calloc((size_t)N, sizeof *p->info);
+    if (!p->info) {
+        nb_err_set(&r->err, "out of memory for %d frames", N);
+        return NB_E_NOMEM;
+    }
+    if (cli->printout || cli->trace_s >= 0) {
+        nb_err_set(&r->err, "%s: -printout and -trace_pixel apply to a plain run, not a series",
+                   cli->frames ? "--frames" : "--frames-from");
+        return NB_E_USAGE;
+    }
+    /* seeds, then every frame parsed and set up once (every rank: the same checks) */
+    const long S = -cli->cfg.seed;
+    struct frame *f0 = &p->f0;
+    for (int i = 0; i < N && st == NB_OK; i++) {
+        int seed_given = 0;
+        if (!p->s.rotation)
+            st = check_line(r, &p->s, i, &seed_given);
+        if (st == NB_OK && !seed_given) {
+            char v[32];
+            snprintf(v, sizeof v, "%ld", nb_series_seed(S, i));
+            st = nb_series_append(&p->s, i, "-seed", v, &r->err);
+        }
+        struct frame f;
+        if (st == NB_OK)
+            st = frame_setup(r, &p->s, i, argc, argv, &f);
+        else
+            memset(&f, 0, sizeof f);
+        if (st == NB_OK) {
+            const char *why = i > 0 ? frame_differs(&f0->sc, &f.sc, cli->hdf5 != NULL) : NULL;
+            if (why) {
+                char where[PATH_MAX + 64];
+                frame_name(r, &p->s, i, where, sizeof where);
+                nb_err_set(&r->err, "%s: %s: changes %s, which every frame of %s shares", where,
+                           p->s.f[i].flags, why, cli->hdf5 ? "the NXmx stack" : "a series");
+                st = NB_E_USAGE;
+            }
+        }
+        if (st == NB_OK)
+            frame_info(&f.sc, &f.cli.cfg, p->s.f[i].flags, &p->info[i]);
+        if (i == 0)
+            *f0 = f; /* kept: frame 0 describes the file (detector, beam, parameters) */
+        else
+            frame_fini(&f);
+    }
+    if (st == NB_OK)
+        st = choose_groups(r, p);
+    return st;
+}
+
+/* A frame's per-frame files: its names from the templates, reserved, written, committed. */
+static nb_status write_frame_files(struct run *r, const struct plan *p, int i, struct frame *f,
+                                   const float *img, uint16_t **ints, int32_t **counts,
+                                   struct nb_image_report *rep)
+{
+    struct nb_cli oc = f->cli; /* shallow: only the names change */
+    char *names[4] = {NULL, NULL, NULL, NULL};
+    const char **slots[4] = {&oc.floatfile, &oc.intfile, &oc.pgmfile, &oc.noisefile};
+    nb_status st = NB_OK;
+    for (int k = 0; k < 4; k++) {
+        names[k] = nb_series_expand(*slots[k], (long)i + 1);
+        if (!names[k])
+            st = NB_E_NOMEM;
+        else
+            *slots[k] = names[k];
+    }
+    struct nb_outputs o;
+    nb_outputs_init(&o);
+    if (st != NB_OK)
+        nb_err_set(&r->err, "out of memory for the file names of frame %d", i + 1);
+    if (st == NB_OK)
+        st = nb_outputs_prepare(&oc, p->images, 0, &o, &r->err);
+    if (st == NB_OK)
+        st = nb_outputs_write_images(&oc, &f->sc, NULL, &o, img, 0, ints, counts, rep, &r->err);
+    if (st == NB_OK)
+        st = nb_outputs_commit(&o, &r->err);
+    nb_outputs_fini(&o);
+    for (int k = 0; k < 4; k++)
+        free(names[k]);
+    return st;
+}
+
+/* What a group reports of a finished frame; followed by `bands` band records. */
+struct frame_report {
+    int frame;                /* -1: nothing this round */
+    int64_t p1, p_star;
+    double phi_star, max_I, photons;
+    long rendered;            /* pixels rendered, for the meter */
+    double steps;             /* evaluations per rendered pixel */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress_line(int done, int total, double t0, double evals)
+{
+    double el = now_s() - t0;
+    double eta = done > 0 ? el * (total - done) / done : 0.0;
+    printf("frames %d/%d done (%.0f%%), %.1f s, %.3g evaluations/s, ETA %02d:%02d:%02d\n",
+           done, total, 100.0 * done / total, el, el > 0 ? evals / el : 0.0,
+           (int)(eta / 3600), (int)(eta / 60) % 60, (int)eta % 60);
+    fflush(stdout);
+}
+
+/* Render the series: round k, group g renders frame k*G + g with its ranks as bands; then
+ * every rank takes part in writing the round's frames to the HDF5 stack. */
+static nb_status render_series(struct run *r, int argc, char **argv, struct plan *p)
+{
+    const int N = p->s.n, G = p->groups, B = p->bands;
+    const size_t rec_size = sizeof(struct frame_report) + sizeof(struct nb_nxmx_band) * (size_t)B;
+    unsigned char *mine = calloc(1, rec_size), *all = calloc((size_t)r->size, rec_size);
+    struct nb_nxmx_done *done = calloc((size_t)G, sizeof *done);
+    nb_status st = mine && all && done ? NB_OK : NB_E_NOMEM;
+    if (st != NB_OK)
+        nb_err_set(&r->err, "out of memory for the frame reports");
+    st = nb_dist_agree(r->d, st, &r->err);
+    const double t0 = now_s();
+    double evals = 0;
+    int n_done = 0;
+    for (int k = 0; st == NB_OK && k * G < N; k++) {
+        const int i = k * G + p->group < N ? k * G + p->group : -1;
+        struct frame f;
+        struct nb_render_result R;
+        memset(&f, 0, sizeof f);
+        memset(&R, 0, sizeof R);
+        uint16_t *ints = NULL;
+        int32_t *counts = NULL;
+        struct nb_image_report rep;
+        memset(&rep, 0, sizeof rep);
+        struct frame_report *fr = (struct frame_report *)mine;
+        memset(mine, 0, rec_size);
+        fr->frame = -1;
+        nb_status fst = NB_OK;
+        if (i >= 0)
+            fst = frame_setup(r, &p->s, i, argc, argv, &f);
+        /* every rank of the group renders (its band); a rank without a frame waits below */
+        if (i >= 0 && fst == NB_OK)
+            fst = nb_render_distributed(p->sub, &f.sc, 0, &R, &r->err);
+        if (i >= 0 && fst == NB_OK && p->leader)
+            fst = nb_image_check_finite(&f.sc, R.img, &r->err);
+        if (i >= 0 && fst == NB_OK && p->leader)
+            fst = write_frame_files(r, p, i, &f, R.img, &ints, &counts, &rep);
+        if (i >= 0 && fst == NB_OK && p->leader) {
+            fr->frame = i;
+            fr->p1 = R.p1;
+            fr->p_star = R.p_star;
+            fr->phi_star = f.sc.phi_star;
+            fr->max_I = rep.max_I;
+            fr->photons = rep.photons;
+            for (int b = 0; b < R.n_bands; b++)
+                fr->rendered += R.bands[b].rendered;
+            fr->steps = f.sc.steps;
+            struct nb_nxmx_band *bt = band_table(&R);
+            if (!bt) {
+                nb_err_set(&r->err, "out of memory for the band table");
+                fst = NB_E_NOMEM;
+            } else {
+                memcpy(mine + sizeof *fr, bt, sizeof *bt * (size_t)B);
+                free(bt);
+            }
+        }
+        st = nb_dist_agree(r->d, fst, &r->err);
+        if (st == NB_OK && r->h5)
+            st = nb_nxmx_write_frame(r->h5, i, R.band_row0, R.band_rows, R.band_img,
+                                     p->leader ? counts : NULL,
+                                     p->leader && (p->images & NB_NAMED_INT) ? ints : NULL,
+                                     &r->err);
+        if (st == NB_OK)
+            st = nb_dist_allgather(r->d, mine, rec_size, all);
+        int n = 0;
+        for (int q = 0; st == NB_OK && q < r->size; q++) {
+            struct frame_report *x = (struct frame_report *)(all + rec_size * (size_t)q);
+            if (x->frame < 0)
+                continue;
+            done[n].frame = x->frame;
+            done[n].p1 = x->p1;
+            done[n].p_star = x->p_star;
+            done[n].phi_star = x->phi_star;
+            done[n].bands = (const struct nb_nxmx_band *)(all + rec_size * (size_t)q + sizeof *x);
+            n++;
+            n_done++;
+            evals += (double)x->rendered * x->steps;
+            const struct nb_nxmx_frame *fi = &p->info[x->frame];
+            printf("frame %d/%d: %s: max_I = %g, %.0f photons\n", x->frame + 1, N, fi->flags,
+                   x->max_I, x->photons);
+        }
+        if (st == NB_OK && r->h5)
+            st = nb_nxmx_frames_done(r->h5, n, done, &r->err);
+        if (st == NB_OK && r->cli.progress)
+            progress_line(n_done, N, t0, evals);
+        fflush(stdout);
+        free(ints);
+        free(counts);
+        nb_render_result_fini(&R);
+        frame_fini(&f);
+    }
+    free(mine);
+    free(all);
+    free(done);
+    return st;
+}
+
+/* The whole series after the command line's set-up: plan, reserve the job's files (HDF5,
+ * Fdump.bin), render round by round, commit. */
+static nb_status run_series(struct run *r, int argc, char **argv)
+{
+    struct plan p;
+    nb_status st = plan_series(r, argc, argv, &p);
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK) {
+        plan_fini(&p);
+        return st;
+    }
+    st = nb_dist_split(r->d, p.group, r->rank, &p.sub);
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK) {
+        plan_fini(&p);
+        return st;
+    }
+    printf("NOTE: series of %d frames; %d rank%s: %d group%s of %d (whole frames per group, "
+           "each frame in %d row band%s)\n",
+           p.s.n, r->size, r->size > 1 ? "s" : "", p.groups, p.groups > 1 ? "s" : "", p.bands,
+           p.bands, p.bands > 1 ? "s" : "");
+    fflush(stdout);
+    st = NB_OK;
+    if (r->rank == 0 && want_fdump(r) && nb_outputs_have(&r->outs, NB_OUT_FDUMP))
+        st = nb_outputs_write_fdump(&r->outs, &r->in.hkl, &r->err);
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK) {
+        plan_fini(&p);
+        return st;
+    }
+    char start_time[32];
+    iso_time(start_time, sizeof start_time);
+    nb_dist_bcast(r->d, start_time, sizeof start_time, 0);
+    struct nb_nxmx_meta meta;
+    fill_meta(r, argc, argv, start_time, &meta);
+    meta.cfg = &p.f0.cli.cfg;
+    meta.sc = &p.f0.sc;
+    meta.nframes = p.s.n;
+    meta.frames = p.info;
+    meta.series = 1;
+    meta.bands_per_frame = p.bands;
+    meta.write_float = r->cli.hdf5_float;
+    meta.write_int = (p.images & NB_NAMED_INT) != 0;
+    if (r->cli.hdf5 && (st = hdf5_open(r, &meta)) != NB_OK) {
+        plan_fini(&p);
+        return st;
+    }
+    st = render_series(r, argc, argv, &p);
+    if (st == NB_OK && r->h5) {
+        char end_time[32];
+        end_time_now(r, end_time, sizeof end_time);
+        st = hdf5_close(r, 1, end_time);
+    }
+    if (st == NB_OK) {
+        st = r->rank == 0 ? nb_outputs_commit(&r->outs, &r->err) : NB_OK;
+        st = nb_dist_agree(r->d, st, &r->err);
+    }
+    if (st == NB_OK && r->rank == 0 && r->cli.hdf5)
+        printf("wrote %s (NXmx, %d frames; %s)\n", r->cli.hdf5, p.s.n, nb_hdf5_describe());
+    plan_fini(&p);
+    return st;
 }
 
 int nb_run(int argc, char **argv)
@@ -635,12 +1227,23 @@ int nb_run(int argc, char **argv)
         process_end(&r);
         return rc;
     }
-    st = r.rank == 0 ? nb_outputs_prepare(cli, want_fdump(&r), &r.outs, &r.err) : NB_OK;
+    const int series = cli->frames > 0 || cli->frames_from != NULL;
+    if (!series && cli->bands_per_frame > 0) {
+        nb_err_set(&r.err, "--bands-per-frame applies to a series (--frames, --frames-from)");
+        return finish(&r, NB_E_USAGE);
+    }
+    /* a series reserves only the job's files here (HDF5, Fdump.bin); its frames' files are
+     * reserved and committed frame by frame */
+    st = r.rank == 0 ? nb_outputs_prepare(cli, series ? 0 : NB_ALL_IMAGES, want_fdump(&r),
+                                          &r.outs, &r.err)
+                     : NB_OK;
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
     st = set_up(&r);
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
+    if (series)
+        return finish(&r, run_series(&r, argc, argv));
     char start_time[32];
     iso_time(start_time, sizeof start_time);
     nb_dist_bcast(r.d, start_time, sizeof start_time, 0); /* identical attributes everywhere */
@@ -657,7 +1260,7 @@ int nb_run(int argc, char **argv)
     st = r.rank == 0 ? report_and_write(&r) : NB_OK;
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
-    if (r.h5 && (st = hdf5_finish(&r, &meta)) != NB_OK)
+    if (r.h5 && (st = hdf5_finish(&r)) != NB_OK)
         return finish(&r, st);
     /* every output appears at once, only when everything has succeeded, or none does */
     st = r.rank == 0 ? nb_outputs_commit(&r.outs, &r.err) : NB_OK;
