@@ -1,4 +1,6 @@
-/* nxmx_stub.c -- twin of nb_nxmx.c for builds without HDF5: --hdf5 reports NB_E_NOT_BUILT. */
+/* nxmx_stub.c -- twin of nb_nxmx.c for builds without HDF5: --hdf5 reports NB_E_NOT_BUILT.
+ * nb_nxmx_create fails (and sets *out = NULL); the frame entry points are never reached after
+ * that but answer NB_E_NOT_BUILT too; nb_nxmx_close(NULL, ...) is the no-op every rank makes. */
 #include "nb_nxmx.h"
 
 nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
@@ -13,23 +15,27 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
     return NB_E_NOT_BUILT;
 }
 
-nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err)
+nb_status nb_nxmx_write_frame(struct nb_nxmx *h, int frame, int row0, int n_rows,
+                              const float *band, const int32_t *counts, const uint16_t *ints,
+                              struct nb_err *err)
 {
     (void)h;
-    (void)m;
-    (void)err;
-    return NB_E_NOT_BUILT;
-}
-
-nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
-                               const int32_t *counts, const uint16_t *ints, struct nb_err *err)
-{
-    (void)h;
+    (void)frame;
     (void)row0;
     (void)n_rows;
     (void)band;
     (void)counts;
     (void)ints;
+    (void)err;
+    return NB_E_NOT_BUILT;
+}
+
+nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_done *recs,
+                              struct nb_err *err)
+{
+    (void)h;
+    (void)n;
+    (void)recs;
     (void)err;
     return NB_E_NOT_BUILT;
 }
