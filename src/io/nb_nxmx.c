@@ -1,11 +1,17 @@
-/* nb_nxmx.c -- the NXmx HDF5 file of spec/formats.md §11 (see nb_nxmx.h).
+/* nb_nxmx.c -- the NXmx HDF5 file of spec/formats.md §11 (see nb_nxmx.h): a stack of nframes
+ * images written frame by frame.
  *
  * Conventions: every group has @NX_class; strings are fixed-length NUL-terminated ASCII;
  * NeXus fields carry @units; /entry/simulation is SI in the simulator's lab frame.  Vectors
  * given to NeXus are R*w with R the lab -> McStas matrix of §11.1 (z along the beam, y =
  * unit(p x b)).  Metadata is created by all ranks with identical values; raw data go through
- * collective H5Dwrite calls in which ranks without data select nothing.  Chunking and filters
- * never depend on the rank count.  No <mpi.h> here (plists come from nb_h5_plists()).
+ * collective H5Dwrite calls in which ranks without data select nothing.  Images are
+ * [nframes][spixels][fpixels] with one chunk per frame, whatever the rank count.
+ * nb_nxmx_create writes everything known before the render (per-frame scan axis, cell, UB and
+ * provenance; pixel mask; empty carry tables and status); nb_nxmx_write_frame writes one
+ * round's image parts (ranks may write different frames); nb_nxmx_frames_done records the
+ * finished frames (carry facts and tables, status) and flushes.  No <mpi.h> here (plists come
+ * from nb_h5_plists()).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "nb_nxmx.h"
@@ -31,11 +37,16 @@ static int hdf5_stuck;
 struct nb_nxmx {
     char *file_path;           /* the file created (the caller's temporary name) */
     hid_t file, fapl, dxpl;
-    hid_t d_data, d_float, d_int, d_mask, status;
+    hid_t d_data, d_float, d_int, status; /* d_float / d_int: -1 when not written */
     char *name;                /* the --hdf5 name, for messages */
     int rank, noise;
+    int write_float, write_int;
     int fpixels, spixels;
-    const struct nb_scene *sc;
+    int nframes, n_bands;      /* the [nframes][B] of the per-frame tables           */
+    int carry_tables;          /* the carry tables exist (not spec mode)             */
+    int layout_written;        /* band layout recorded (first nb_nxmx_frames_done)   */
+    int64_t *p1, *p_star;      /* carry facts per frame, -1 until the frame is done  */
+    double *phi_star;          /* rad per frame, NaN until the frame is done         */
     struct nb_nxmx_sync sync;
     const char *phase;         /* fault-injection point of the current entry point */
     int bad;                   /* a local failure since the last agreement          */
@@ -240,6 +251,16 @@ static int attr_i64v(hid_t loc, const char *name, const int64_t *v, hsize_t n)
     return attr_write(loc, name, H5T_NATIVE_INT64, 1, &n, v);
 }
 
+/* New values for an existing attribute (same type and size). */
+static int attr_rewrite(hid_t loc, const char *name, hid_t type, const void *buf)
+{
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, type, buf) >= 0) ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
 /* A group with @NX_class.  A failure is noted at once: the caller then skips the group's
  * contents, collective calls included, which is safe only once the failure is known. */
 static hid_t group(struct nb_nxmx *h, hid_t loc, const char *name, const char *nx_class)
@@ -278,6 +299,67 @@ static hid_t small_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t ty
         return -1;
     }
     return d;
+}
+
+/* A per-frame table created empty (every element `fill`) and filled row by row later, by
+ * write_frame_rows(); closed at once. */
+static int table_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t type, int rank,
+                      const hsize_t *dims, const void *fill)
+{
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (sp < 0 || dcpl < 0 || H5Pset_fill_value(dcpl, type, fill) < 0 ||
+        H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC) < 0)
+        note_fail(h, "setting up a table");
+    hid_t d = c_dcreate(h, loc, name, type, sp, dcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d < 0)
+        return -1;
+    H5Dclose(d);
+    return 0;
+}
+
+/* Rank 0 writes rows frames[0..n) (ascending, distinct) of the first dimension of dataset
+ * `name` in `loc` from buf (the rows one after another), or all of it when frames is NULL;
+ * the others select nothing. */
+static int write_frame_rows(struct nb_nxmx *h, hid_t loc, const char *name, hid_t type,
+                            const int *frames, int n, const void *buf)
+{
+    hid_t d = loc >= 0 ? H5Dopen2(loc, name, H5P_DEFAULT) : -1;
+    hid_t fs = d >= 0 ? H5Dget_space(d) : H5Screate(H5S_SCALAR);
+    hsize_t dims[4] = {1, 1, 1, 1}, start[4] = {0}, count[4], per_row = 1;
+    int rank = H5Sget_simple_extent_ndims(fs);
+    if (rank < 1 || rank > 4 || H5Sget_simple_extent_dims(fs, dims, NULL) < 0) {
+        note_fail(h, "opening a per-frame table");
+        rank = 0;
+    }
+    for (int i = 1; i < rank; i++)
+        per_row *= dims[i];
+    hsize_t mdim = (frames ? (hsize_t)n : dims[0]) * per_row;
+    hid_t ms = H5Screate_simple(1, &mdim, NULL);
+    H5Sselect_none(fs);
+    if (h->rank != 0 || rank == 0) {
+        H5Sselect_none(ms);
+    } else if (!frames) {
+        H5Sselect_all(fs);
+    } else {
+        memcpy(count, dims, sizeof count);
+        count[0] = 1;
+        for (int k = 0; k < n; k++) {
+            start[0] = (hsize_t)frames[k];
+            if (H5Sselect_hyperslab(fs, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
+                note_fail(h, "selecting rows of a per-frame table");
+        }
+    }
+    herr_t rc = c_write(h, d, type, ms, fs, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc < 0 ? -1 : 0;
 }
 
 static int dset_str(struct nb_nxmx *h, hid_t loc, const char *name, const char *s)
@@ -462,93 +544,109 @@ static int write_instrument(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     return bad ? -1 : 0;
 }
 
+/* A per-frame float64 dataset of the sample, with @units. */
+static int sample_dset(struct nb_nxmx *h, hid_t loc, const char *name, int rank,
+                       const hsize_t *dims, const double *v, const char *units)
+{
+    hid_t d = small_dset(h, loc, name, H5T_NATIVE_DOUBLE, rank, dims, v);
+    if (d < 0)
+        return -1;
+    int bad = attr_str(d, "units", units);
+    H5Dclose(d);
+    return bad;
+}
+
+/* The scan axis (phi, phi_end) and the rotation axis. */
+static int write_scan_axis(struct nb_nxmx *h, hid_t smp, const struct nb_nxmx_meta *m,
+                           double R[3][3], const double *phi, const double *phi_end)
+{
+    int bad = 0;
+    hid_t tr = group(h, smp, "transformations", "NXtransformations");
+    if (tr < 0)
+        return -1;
+    double u[3];
+    mul3(R, m->sc->spindle, u);
+    hsize_t n = (hsize_t)m->nframes;
+    hid_t d = small_dset(h, tr, "phi", H5T_NATIVE_DOUBLE, 1, &n, phi);
+    if (d >= 0) {
+        bad |= attr_str(d, "units", "deg");
+        bad |= attr_str(d, "transformation_type", "rotation");
+        bad |= attr_dv(d, "vector", u, 3);
+        bad |= attr_str(d, "depends_on", ".");
+        H5Dclose(d);
+    } else {
+        bad = 1;
+    }
+    bad |= sample_dset(h, tr, "phi_end", 1, &n, phi_end, "deg") != 0;
+    H5Gclose(tr);
+    return bad ? -1 : 0;
+}
+
+/* The truth per frame: the real cell and UB (Busing-Levy: columns a*, b*, c* in 1/A, misset
+ * included, goniometer at zero) in the McStas frame; frame i's scan axis. */
 static int write_sample(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_meta *m,
                         double R[3][3])
 {
-    const struct nb_scene *sc = m->sc;
+    const int n = m->nframes;
     int bad = 0;
     hid_t smp = group(h, entry, "sample", "NXsample");
     if (smp < 0)
         return -1;
     bad |= dset_str(h, smp, "name", "simulated crystal");
-    /* the truth: the set-up's real cell, and UB (Busing-Levy: columns a*, b*, c* in 1/A, misset
-     * included, goniometer at zero) in the McStas frame */
-    hsize_t cd[2] = {1, 6}, ud[3] = {1, 3, 3};
-    hid_t d = small_dset(h, smp, "unit_cell", H5T_NATIVE_DOUBLE, 2, cd, sc->cell);
-    if (d >= 0) {
-        bad |= attr_str(d, "units", "angstrom, deg");
-        H5Dclose(d);
-    } else {
+    double *cell = malloc(sizeof(double) * 6 * (size_t)n),
+           *ub = malloc(sizeof(double) * 9 * (size_t)n), *phi = malloc(sizeof(double) * (size_t)n),
+           *phi_end = malloc(sizeof(double) * (size_t)n);
+    if (!cell || !ub || !phi || !phi_end) {
+        note_fail(h, "allocating the per-frame sample data");
         bad = 1;
+        goto done;
     }
-    double ub[9], as[3], bs[3], cs[3];
-    mul3(R, sc->a_star, as);
-    mul3(R, sc->b_star, bs);
-    mul3(R, sc->c_star, cs);
-    for (int i = 0; i < 3; i++) {
-        ub[3 * i + 0] = as[i];
-        ub[3 * i + 1] = bs[i];
-        ub[3 * i + 2] = cs[i];
+    for (int i = 0; i < n; i++) {
+        const struct nb_nxmx_frame *fr = &m->frames[i];
+        double as[3], bs[3], cs[3];
+        memcpy(cell + 6 * i, fr->cell, 6 * sizeof(double));
+        mul3(R, fr->a_star, as);
+        mul3(R, fr->b_star, bs);
+        mul3(R, fr->c_star, cs);
+        for (int r = 0; r < 3; r++) {
+            ub[9 * i + 3 * r + 0] = as[r];
+            ub[9 * i + 3 * r + 1] = bs[r];
+            ub[9 * i + 3 * r + 2] = cs[r];
+        }
+        phi[i] = fr->phi_deg;
+        phi_end[i] = fr->phi_end_deg;
     }
-    d = small_dset(h, smp, "ub_matrix", H5T_NATIVE_DOUBLE, 3, ud, ub);
-    if (d >= 0) {
-        bad |= attr_str(d, "units", "1/angstrom");
-        H5Dclose(d);
-    } else {
-        bad = 1;
-    }
+    hsize_t cd[2] = {(hsize_t)n, 6}, ud[3] = {(hsize_t)n, 3, 3};
+    bad |= sample_dset(h, smp, "unit_cell", 2, cd, cell, "angstrom, deg") != 0;
+    bad |= sample_dset(h, smp, "ub_matrix", 3, ud, ub, "1/angstrom") != 0;
     bad |= dset_str(h, smp, "depends_on", "/entry/sample/transformations/phi");
-    hid_t tr = group(h, smp, "transformations", "NXtransformations");
-    if (tr >= 0) {
-        double u[3];
-        mul3(R, sc->spindle, u);
-        double phi = sc->phi0 * NB_RTD, phi_end = (sc->phi0 + sc->osc) * NB_RTD;
-        hsize_t one = 1;
-        d = small_dset(h, tr, "phi", H5T_NATIVE_DOUBLE, 1, &one, &phi);
-        if (d >= 0) {
-            bad |= attr_str(d, "units", "deg");
-            bad |= attr_str(d, "transformation_type", "rotation");
-            bad |= attr_dv(d, "vector", u, 3);
-            bad |= attr_str(d, "depends_on", ".");
-            H5Dclose(d);
-        } else {
-            bad = 1;
-        }
-        d = small_dset(h, tr, "phi_end", H5T_NATIVE_DOUBLE, 1, &one, &phi_end);
-        if (d >= 0) {
-            bad |= attr_str(d, "units", "deg");
-            H5Dclose(d);
-        } else {
-            bad = 1;
-        }
-        H5Gclose(tr);
-    } else {
-        bad = 1;
-    }
+    bad |= write_scan_axis(h, smp, m, R, phi, phi_end) != 0;
+done:
+    free(cell);
+    free(ub);
+    free(phi);
+    free(phi_end);
     H5Gclose(smp);
     return bad ? -1 : 0;
 }
 
-/* Image dataset [1][spixels][fpixels], chunk (1, c, fpixels) with c independent of ranks,
- * shuffle + deflate (written collectively). */
-static hid_t image_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t type, int fp,
-                        int sp)
+/* Image dataset [nframes][spixels][fpixels], one chunk (1, spixels, fpixels) per frame
+ * whatever the rank count; gzip >= 0: shuffle + deflate at that level (the writes are
+ * collective, as filters require). */
+static hid_t image_dset(struct nb_nxmx *h, hid_t loc, const char *name, hid_t type, int gzip)
 {
-    hsize_t dims[3] = {1, (hsize_t)sp, (hsize_t)fp};
-    hsize_t rows = (hsize_t)(1048576 / (fp > 0 ? fp : 1));
-    if (rows < 1)
-        rows = 1;
-    if (rows > (hsize_t)sp)
-        rows = (hsize_t)sp;
-    hsize_t chunk[3] = {1, rows, (hsize_t)fp};
+    hsize_t dims[3] = {(hsize_t)h->nframes, (hsize_t)h->spixels, (hsize_t)h->fpixels};
+    hsize_t chunk[3] = {1, (hsize_t)h->spixels, (hsize_t)h->fpixels};
     hid_t space = H5Screate_simple(3, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(dcpl, 3, chunk);
-    H5Pset_shuffle(dcpl);
-    H5Pset_deflate(dcpl, 1);
+    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 3, chunk) < 0 ||
+        (gzip >= 0 && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)gzip) < 0)))
+        note_fail(h, "setting the image chunks and filters");
     hid_t d = c_dcreate(h, loc, name, type, space, dcpl); /* chunks are allocated collectively */
-    H5Pclose(dcpl);
-    H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
     return d;
 }
 
@@ -646,9 +744,12 @@ static int write_params(hid_t sim, const struct nb_nxmx_meta *m, double R[3][3])
               {"seed", (int)sc->seed_initial},
               {"mosaic_seed", (int)c->mosaic_seed},
               {"misset_seed", (int)c->misset_seed},
-              {"nframes", 1}};
+              {"nframes", m->nframes},
+              {"bands_per_frame", m->bands_per_frame}};
     for (size_t i = 0; i < sizeof iv / sizeof iv[0]; i++)
         bad |= attr_i(sim, iv[i].name, iv[i].v);
+    signed char series = m->series ? 1 : 0;
+    bad |= attr_write(sim, "series", H5T_NATIVE_INT8, 0, NULL, &series);
     struct {
         const char *name;
         const double *v;
@@ -684,65 +785,33 @@ static int write_params(hid_t sim, const struct nb_nxmx_meta *m, double R[3][3])
     return bad ? -1 : 0;
 }
 
-static int write_carry(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *m)
+/* The carry cache (§11.3), empty: the facts per frame are -1 / NaN / -1 and the tables hold
+ * their fill values until nb_nxmx_frames_done records a frame.  No tables in spec mode. */
+static int create_carry(struct nb_nxmx *h, hid_t sim)
 {
-    const struct nb_scene *sc = m->sc;
     int bad = 0;
     hid_t g = group(h, sim, "carry", "NXcollection");
     if (g < 0)
         return -1;
-    bad |= attr_str(g, "mode", sc->phi_carryover == NB_CARRY_SPEC ? "spec" : "c-parity");
-    int64_t p1 = m->p1, ps = m->p_star;
-    bad |= attr_i64v(g, "p1", &p1, 1);
-    bad |= attr_dv(g, "phi_star", &sc->phi_star, 1);
-    bad |= attr_i64v(g, "interp_latch_index", &ps, 1);
-    if (sc->phi_carryover != NB_CARRY_SPEC) {
-        const int P = m->n_bands;
-        int *row0 = malloc(sizeof(int) * (size_t)P), *nrows = malloc(sizeof(int) * (size_t)P);
-        uint8_t *ins = malloc((size_t)P), *outs = malloc((size_t)P);
-        double *inv = malloc(sizeof(double) * 9 * (size_t)P),
-               *outv = malloc(sizeof(double) * 9 * (size_t)P);
-        int64_t *inl = malloc(sizeof(int64_t) * (size_t)P),
-                *outl = malloc(sizeof(int64_t) * (size_t)P);
-        if (!row0 || !nrows || !ins || !outs || !inv || !outv || !inl || !outl) {
-            note_fail(h, "allocating the carry tables");
-            bad = 1;
-        } else {
-            for (int b = 0; b < P; b++) {
-                row0[b] = m->bands[b].row0;
-                nrows[b] = m->bands[b].n_rows;
-                ins[b] = (uint8_t)m->bands[b].in_state;
-                outs[b] = (uint8_t)m->bands[b].out_state;
-                memcpy(inv + 9 * b, m->bands[b].in_vec, 9 * sizeof(double));
-                memcpy(outv + 9 * b, m->bands[b].out_vec, 9 * sizeof(double));
-                inl[b] = m->bands[b].in_last;
-                outl[b] = m->bands[b].out_last;
-            }
-            hsize_t d1 = (hsize_t)P, d2[2] = {1, (hsize_t)P}, d4[4] = {1, (hsize_t)P, 3, 3};
-            hid_t ds[8];
-            ds[0] = small_dset(h, g, "row0", H5T_NATIVE_INT32, 1, &d1, row0);
-            ds[1] = small_dset(h, g, "nrows", H5T_NATIVE_INT32, 1, &d1, nrows);
-            ds[2] = small_dset(h, g, "in_state", H5T_NATIVE_UINT8, 2, d2, ins);
-            ds[3] = small_dset(h, g, "out_state", H5T_NATIVE_UINT8, 2, d2, outs);
-            ds[4] = small_dset(h, g, "in_vectors", H5T_NATIVE_DOUBLE, 4, d4, inv);
-            ds[5] = small_dset(h, g, "out_vectors", H5T_NATIVE_DOUBLE, 4, d4, outv);
-            ds[6] = small_dset(h, g, "in_last_index", H5T_NATIVE_INT64, 2, d2, inl);
-            ds[7] = small_dset(h, g, "out_last_index", H5T_NATIVE_INT64, 2, d2, outl);
-            for (int i = 0; i < 8; i++) {
-                if (ds[i] < 0)
-                    bad = 1;
-                else
-                    H5Dclose(ds[i]);
-            }
-        }
-        free(row0);
-        free(nrows);
-        free(ins);
-        free(outs);
-        free(inv);
-        free(outv);
-        free(inl);
-        free(outl);
+    hsize_t nf = (hsize_t)h->nframes, B = (hsize_t)h->n_bands;
+    bad |= attr_str(g, "mode", h->carry_tables ? "c-parity" : "spec");
+    bad |= attr_i64v(g, "p1", h->p1, nf);
+    bad |= attr_dv(g, "phi_star", h->phi_star, nf);
+    bad |= attr_i64v(g, "interp_latch_index", h->p_star, nf);
+    if (h->carry_tables) {
+        static const int32_t zi = 0;
+        static const uint8_t zs = 0;
+        static const double zd = 0.0;
+        static const int64_t none = -1;
+        hsize_t d2[2] = {nf, B}, d4[4] = {nf, B, 3, 3};
+        bad |= table_dset(h, g, "row0", H5T_NATIVE_INT32, 1, &B, &zi);
+        bad |= table_dset(h, g, "nrows", H5T_NATIVE_INT32, 1, &B, &zi);
+        bad |= table_dset(h, g, "in_state", H5T_NATIVE_UINT8, 2, d2, &zs);
+        bad |= table_dset(h, g, "out_state", H5T_NATIVE_UINT8, 2, d2, &zs);
+        bad |= table_dset(h, g, "in_vectors", H5T_NATIVE_DOUBLE, 4, d4, &zd);
+        bad |= table_dset(h, g, "out_vectors", H5T_NATIVE_DOUBLE, 4, d4, &zd);
+        bad |= table_dset(h, g, "in_last_index", H5T_NATIVE_INT64, 2, d2, &none);
+        bad |= table_dset(h, g, "out_last_index", H5T_NATIVE_INT64, 2, d2, &none);
     }
     H5Gclose(g);
     return bad ? -1 : 0;
@@ -821,6 +890,56 @@ static int write_sources(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta
     return bad ? -1 : 0;
 }
 
+/* Per-frame provenance: the flags that differ from the command line and the seeds. */
+static int write_frames(struct nb_nxmx *h, hid_t sim, const struct nb_nxmx_meta *m)
+{
+    const int n = m->nframes;
+    int bad = 0;
+    hid_t g = group(h, sim, "frames", "NXcollection");
+    if (g < 0)
+        return -1;
+    size_t maxl = 1;
+    for (int i = 0; i < n; i++) {
+        size_t l = m->frames[i].flags ? strlen(m->frames[i].flags) + 1 : 1;
+        if (l > maxl)
+            maxl = l;
+    }
+    char *flags = calloc((size_t)n, maxl);
+    int64_t *seeds = malloc(sizeof(int64_t) * 3 * (size_t)n);
+    if (!flags || !seeds) {
+        note_fail(h, "allocating the per-frame provenance");
+        bad = 1;
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct nb_nxmx_frame *fr = &m->frames[i];
+        if (fr->flags)
+            memcpy(flags + (size_t)i * maxl, fr->flags, strlen(fr->flags));
+        seeds[i] = fr->seed;
+        seeds[n + i] = fr->mosaic_seed;
+        seeds[2 * n + i] = fr->misset_seed;
+    }
+    hid_t t = str_type(maxl - 1);
+    hsize_t nf = (hsize_t)n;
+    hid_t d = small_dset(h, g, "flags", t, 1, &nf, flags);
+    H5Tclose(t);
+    bad |= d < 0;
+    if (d >= 0)
+        H5Dclose(d);
+    static const char *const names[3] = {"seed", "mosaic_seed", "misset_seed"};
+    for (int k = 0; k < 3; k++) {
+        d = small_dset(h, g, names[k], H5T_NATIVE_INT64, 1, &nf, seeds + (size_t)k * n);
+        bad |= d < 0;
+        if (d >= 0)
+            H5Dclose(d);
+    }
+done:
+    free(flags);
+    free(seeds);
+    H5Gclose(g);
+    return bad ? -1 : 0;
+}
+
 static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx_meta *m,
                             double R[3][3])
 {
@@ -869,25 +988,18 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     bad |= attr_i(sim, "mpi_ranks", m->size);
     bad |= write_sf(h, sim, m);
     bad |= write_sources(h, sim, m);
-    /* completion record */
+    bad |= write_frames(h, sim, m);
+    bad |= create_carry(h, sim);
+    /* completion record: nothing done yet */
     hid_t st = group(h, sim, "status", "NXcollection");
     if (st >= 0) {
+        static const uint8_t zero8 = 0;
         signed char zero = 0;
+        hsize_t nf = (hsize_t)h->nframes, bd[2] = {nf, (hsize_t)h->n_bands};
         bad |= attr_write(st, "complete", H5T_NATIVE_INT8, 0, NULL, &zero);
         bad |= attr_str(st, "started", m->start_time);
-        uint8_t fd = 0;
-        hsize_t one = 1, bd[2] = {1, (hsize_t)m->size};
-        hid_t a = small_dset(h, st, "frames_done", H5T_NATIVE_UINT8, 1, &one, &fd);
-        uint8_t *bz = calloc((size_t)m->size, 1);
-        if (!bz)
-            note_fail(h, "allocating the band status");
-        hid_t b = bz ? small_dset(h, st, "bands_done", H5T_NATIVE_UINT8, 2, bd, bz) : -1;
-        free(bz);
-        bad |= a < 0 || b < 0;
-        if (a >= 0)
-            H5Dclose(a);
-        if (b >= 0)
-            H5Dclose(b);
+        bad |= table_dset(h, st, "frames_done", H5T_NATIVE_UINT8, 1, &nf, &zero8);
+        bad |= table_dset(h, st, "bands_done", H5T_NATIVE_UINT8, 2, bd, &zero8);
         h->status = st;
     } else {
         bad = 1;
@@ -897,6 +1009,34 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
 }
 
 /* ------------------------------------------------------------------ entry points */
+
+/* pixel_mask, always: 0 = good, 256 = not rendered (mask 0 or outside the ROI).  Rank 0
+ * computes and writes all of it inside the collective call. */
+static int write_pixel_mask(struct nb_nxmx *h, const struct nb_scene *sc)
+{
+    static const uint32_t none = 0;
+    hsize_t dims[2] = {(hsize_t)h->spixels, (hsize_t)h->fpixels};
+    uint32_t *mk = NULL;
+    if (h->rank == 0) {
+        mk = malloc(sizeof *mk * (size_t)h->spixels * (size_t)h->fpixels);
+        if (!mk)
+            note_fail(h, "allocating the pixel mask");
+        for (int s = 0; mk && s < h->spixels; s++)
+            for (int f = 0; f < h->fpixels; f++)
+                mk[(size_t)s * h->fpixels + f] = nb_pixel_rendered(&sc->k, s, f) ? 0u : 256u;
+    }
+    hid_t det = H5Gopen2(h->file, "/entry/instrument/detector", H5P_DEFAULT);
+    if (det < 0)
+        note_fail(h, "opening the detector group");
+    hid_t d = small_dset(h, det, "pixel_mask", H5T_NATIVE_UINT32, 2, dims, mk ? mk : &none);
+    free(mk);
+    if (det >= 0)
+        H5Gclose(det);
+    if (d < 0)
+        return -1;
+    H5Dclose(d);
+    return 0;
+}
 
 static void layout_entry(struct nb_nxmx *h, const struct nb_nxmx_meta *m, double R[3][3])
 {
@@ -911,28 +1051,58 @@ static void layout_entry(struct nb_nxmx *h, const struct nb_nxmx_meta *m, double
     if (data >= 0) {
         bad |= attr_str(data, "signal", "data");
         hid_t dt = m->noise ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT;
-        h->d_data = image_dset(h, data, "data", dt, h->fpixels, h->spixels);
-        h->d_float = image_dset(h, data, "float_image", H5T_NATIVE_FLOAT, h->fpixels, h->spixels);
-        h->d_int = image_dset(h, data, "int_image", H5T_NATIVE_UINT16, h->fpixels, h->spixels);
+        h->d_data = image_dset(h, data, "data", dt, m->gzip_level);
+        if (h->write_float)
+            h->d_float = image_dset(h, data, "float_image", H5T_NATIVE_FLOAT, m->gzip_level);
+        if (h->write_int)
+            h->d_int = image_dset(h, data, "int_image", H5T_NATIVE_UINT16, m->gzip_level);
         H5Gclose(data);
     }
     bad |= write_instrument(h, entry, m, R);
-    { /* pixel_mask always: 0 = good, 256 = not rendered (mask 0 or outside the ROI) */
-        hid_t det = H5Gopen2(h->file, "/entry/instrument/detector", H5P_DEFAULT);
-        hsize_t dims[2] = {(hsize_t)h->spixels, (hsize_t)h->fpixels};
-        hid_t sp = H5Screate_simple(2, dims, NULL);
-        if (det < 0)
-            note_fail(h, "opening the detector group");
-        h->d_mask = c_dcreate(h, det, "pixel_mask", H5T_NATIVE_UINT32, sp, H5P_DEFAULT);
-        H5Sclose(sp);
-        if (det >= 0)
-            H5Gclose(det);
-    }
+    bad |= write_pixel_mask(h, m->sc);
     bad |= write_sample(h, entry, m, R);
     bad |= write_simulation(h, entry, m, R);
     H5Gclose(entry);
     if (bad)
         note_fail(h, "writing the file layout");
+}
+
+/* The handle's own state: everything but HDF5 objects.  0, or -1 (out of memory or a
+ * meaningless frame or band count, identical on every rank). */
+static int handle_init(struct nb_nxmx *h, const struct nb_nxmx_meta *m)
+{
+    h->file = h->fapl = h->dxpl = h->d_data = h->d_float = h->d_int = h->status = -1;
+    h->rank = m->rank;
+    h->noise = m->noise;
+    h->write_float = m->write_float;
+    h->write_int = m->write_int;
+    h->fpixels = m->sc->fpixels;
+    h->spixels = m->sc->spixels;
+    h->nframes = m->nframes;
+    h->n_bands = m->bands_per_frame;
+    h->carry_tables = m->sc->phi_carryover != NB_CARRY_SPEC;
+    if (h->nframes < 1 || !m->frames || h->n_bands < 1)
+        return -1;
+    h->p1 = malloc(sizeof(int64_t) * (size_t)h->nframes);
+    h->p_star = malloc(sizeof(int64_t) * (size_t)h->nframes);
+    h->phi_star = malloc(sizeof(double) * (size_t)h->nframes);
+    if (!h->p1 || !h->p_star || !h->phi_star)
+        return -1;
+    for (int i = 0; i < h->nframes; i++) {
+        h->p1[i] = h->p_star[i] = -1;
+        h->phi_star[i] = NAN;
+    }
+    return 0;
+}
+
+static void handle_free(struct nb_nxmx *h)
+{
+    free(h->p1);
+    free(h->p_star);
+    free(h->phi_star);
+    free(h->name);
+    free(h->file_path);
+    free(h);
 }
 
 nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
@@ -951,15 +1121,13 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
         sync->agree(sync->ctx, &st, err, -1.0);
         return st;
     }
-    h->file = h->fapl = h->dxpl = h->d_data = h->d_float = h->d_int = h->d_mask = h->status = -1;
-    h->rank = m->rank;
-    h->noise = m->noise;
-    h->sc = m->sc;
-    h->fpixels = m->sc->fpixels;
-    h->spixels = m->sc->spixels;
     h->sync = *sync;
     h->phase = "h5-create";
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors become one line from us, not a stack */
+    if (handle_init(h, m) != 0)
+        note_fail(h, h->nframes < 1 || !m->frames || h->n_bands < 1
+                         ? "checking the frame and band counts"
+                         : "allocating the per-frame carry facts");
     if (nb_h5_plists(&h->fapl, &h->dxpl) != 0)
         note_fail(h, "setting up the property lists");
     if (coll_ok(h)) {
@@ -977,129 +1145,218 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
     return st;
 }
 
-nb_status nb_nxmx_write_run(struct nb_nxmx *h, const struct nb_nxmx_meta *m, struct nb_err *err)
-{
-    int bad = 0;
-    h->phase = "h5-run";
-    if (h->failed)
-        return c_result(h, err);
-    hid_t sim = H5Gopen2(h->file, "/entry/simulation", H5P_DEFAULT);
-    int *r0 = malloc(sizeof(int) * (size_t)m->n_bands), *nr = malloc(sizeof(int) * (size_t)m->n_bands);
-    if (sim >= 0 && r0 && nr) {
-        for (int b = 0; b < m->n_bands; b++) {
-            r0[b] = m->bands[b].row0;
-            nr[b] = m->bands[b].n_rows;
-        }
-        hsize_t P = (hsize_t)m->n_bands;
-        bad |= attr_write(sim, "band_row0", H5T_NATIVE_INT32, 1, &P, r0);
-        bad |= attr_write(sim, "band_nrows", H5T_NATIVE_INT32, 1, &P, nr);
-        bad |= write_carry(h, sim, m);
-    } else {
-        bad = 1;
-    }
-    free(r0);
-    free(nr);
-    if (sim >= 0)
-        H5Gclose(sim);
-    if (bad)
-        note_fail(h, "writing the band layout and carry cache");
-    return c_result(h, err);
-}
+/* ------------------------------------------------------------------ frames */
 
-/* Write rows [row0, row0+n) of a [1][sp][fp] dataset from buf; n == 0 selects nothing. */
-static int write_rows(struct nb_nxmx *h, hid_t d, hid_t memtype, int row0, int n, const void *buf)
+/* Rows [row0, row0+n) of image `frame` (n == fpixels * rows floats / counts), or the whole
+ * plane (row0 = 0, n = spixels); selects nothing when there is nothing to write here. */
+static void write_image_part(struct nb_nxmx *h, hid_t d, hid_t memtype, int frame, int row0,
+                             int n, const void *buf)
 {
+    static const char dummy[8];
+    int sel = frame >= 0 && n > 0 && buf;
+    if (sel && (frame >= h->nframes || row0 < 0 || row0 > h->spixels - n)) {
+        note_fail(h, "writing an image part outside the image stack");
+        sel = 0;
+    }
     hid_t fs = d >= 0 ? H5Dget_space(d) : -1;
-    hsize_t mdims[3] = {1, (hsize_t)(n > 0 ? n : 1), (hsize_t)h->fpixels};
-    hid_t ms = H5Screate_simple(3, mdims, NULL);
-    if (n > 0) {
-        hsize_t start[3] = {0, (hsize_t)row0, 0}, count[3] = {1, (hsize_t)n, (hsize_t)h->fpixels};
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hsize_t mdims[2] = {(hsize_t)(sel ? n : 1), (hsize_t)h->fpixels};
+    hid_t ms = H5Screate_simple(2, mdims, NULL);
+    if (sel) {
+        hsize_t start[3] = {(hsize_t)frame, (hsize_t)row0, 0};
+        hsize_t count[3] = {1, (hsize_t)n, (hsize_t)h->fpixels};
+        if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
+            note_fail(h, "selecting image rows");
     } else {
         H5Sselect_none(fs);
         H5Sselect_none(ms);
     }
-    herr_t rc = c_write(h, d, memtype, ms, fs, buf);
+    c_write(h, d, memtype, ms, fs, sel ? buf : dummy);
     H5Sclose(ms);
     if (fs >= 0)
         H5Sclose(fs);
-    return rc < 0 ? -1 : 0;
 }
 
-/* 256 where a pixel of this band is not rendered (mask 0 or outside the ROI). */
-static void write_mask_rows(struct nb_nxmx *h, int row0, int n_rows)
+nb_status nb_nxmx_write_frame(struct nb_nxmx *h, int frame, int row0, int n_rows,
+                              const float *band, const int32_t *counts, const uint16_t *ints,
+                              struct nb_err *err)
 {
-    size_t n = (size_t)(n_rows > 0 ? n_rows : 1) * h->fpixels;
-    uint32_t *mk = calloc(n, sizeof *mk);
-    if (!mk)
-        note_fail(h, "allocating the pixel mask");
-    for (int r = 0; mk && r < n_rows; r++)
-        for (int f = 0; f < h->fpixels; f++)
-            mk[(size_t)r * h->fpixels + f] = nb_pixel_rendered(&h->sc->k, row0 + r, f) ? 0u : 256u;
-    hid_t fs = H5Dget_space(h->d_mask);
-    hsize_t md[2] = {(hsize_t)(n_rows > 0 ? n_rows : 1), (hsize_t)h->fpixels};
-    hid_t ms = H5Screate_simple(2, md, NULL);
-    if (n_rows > 0) {
-        hsize_t st[2] = {(hsize_t)row0, 0}, ct[2] = {(hsize_t)n_rows, (hsize_t)h->fpixels};
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, ct, NULL);
-    } else {
-        H5Sselect_none(fs);
-        H5Sselect_none(ms);
-    }
-    c_write(h, h->d_mask, H5T_NATIVE_UINT32, ms, fs, mk);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    free(mk);
-}
-
-/* Rank 0 writes the whole of a small status dataset, the others select nothing. */
-static void write_status(struct nb_nxmx *h, const char *name, uint8_t value)
-{
-    hid_t d = H5Dopen2(h->status, name, H5P_DEFAULT);
-    hid_t sp = d >= 0 ? H5Dget_space(d) : H5Screate(H5S_SCALAR);
-    hssize_t np = H5Sget_simple_extent_npoints(sp);
-    uint8_t *v = malloc((size_t)(np > 0 ? np : 1));
-    if (d < 0 || !v)
-        note_fail(h, "updating the status record");
-    if (v)
-        memset(v, value, (size_t)(np > 0 ? np : 1));
-    hid_t ms = H5Scopy(sp);
-    if (h->rank != 0) {
-        H5Sselect_none(sp);
-        H5Sselect_none(ms);
-    }
-    c_write(h, d, H5T_NATIVE_UINT8, ms, sp, v);
-    H5Sclose(ms);
-    H5Sclose(sp);
-    free(v);
-    if (d >= 0)
-        H5Dclose(d);
-}
-
-nb_status nb_nxmx_write_images(struct nb_nxmx *h, int row0, int n_rows, const float *band,
-                               const int32_t *counts, const uint16_t *ints, struct nb_err *err)
-{
-    static const float zf = 0;
-    static const uint16_t zu = 0;
     h->phase = "h5-write";
     if (nb_fault("h5-stop")) /* failure tests: stop here, to be killed mid-write */
         raise(SIGSTOP);
-    write_rows(h, h->d_float, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
-    static const int32_t zi = 0;
+    if (h->write_float)
+        write_image_part(h, h->d_float, H5T_NATIVE_FLOAT, frame, row0, n_rows, band);
     if (h->noise)
-        write_rows(h, h->d_data, H5T_NATIVE_INT32, 0, h->rank == 0 ? h->spixels : 0,
-                   h->rank == 0 ? counts : &zi);
+        write_image_part(h, h->d_data, H5T_NATIVE_INT32, frame, 0, counts ? h->spixels : 0,
+                         counts);
     else
-        write_rows(h, h->d_data, H5T_NATIVE_FLOAT, row0, n_rows, n_rows ? band : &zf);
-    write_rows(h, h->d_int, H5T_NATIVE_UINT16, 0, h->rank == 0 ? h->spixels : 0,
-               h->rank == 0 ? ints : &zu);
-    write_mask_rows(h, row0, n_rows);
-    /* the frame is complete: status, then a collective flush */
-    write_status(h, "frames_done", 1);
-    write_status(h, "bands_done", 1);
-    c_flush(h);
+        write_image_part(h, h->d_data, H5T_NATIVE_FLOAT, frame, row0, n_rows, band);
+    if (h->write_int)
+        write_image_part(h, h->d_int, H5T_NATIVE_UINT16, frame, 0, ints ? h->spixels : 0, ints);
     return c_result(h, err);
 }
+
+/* The frames of recs in ascending order, each once (recs are identical on every rank). */
+static int *sorted_frames(struct nb_nxmx *h, int n, const struct nb_nxmx_done *recs,
+                          const struct nb_nxmx_done ***by_frame, int *n_out)
+{
+    int *fr = malloc(sizeof(int) * (size_t)n);
+    const struct nb_nxmx_done **rp = malloc(sizeof *rp * (size_t)n);
+    *n_out = 0;
+    *by_frame = NULL;
+    if (!fr || !rp) {
+        free(fr);
+        free(rp);
+        note_fail(h, "allocating the finished-frame list");
+        return NULL;
+    }
+    for (int k = 0; k < n; k++) {
+        int f = recs[k].frame, j = *n_out;
+        if (f < 0 || f >= h->nframes || !recs[k].bands) {
+            note_fail(h, "recording a frame outside the image stack");
+            continue;
+        }
+        while (j > 0 && fr[j - 1] > f)
+            j--;
+        if (j > 0 && fr[j - 1] == f)
+            continue; /* listed twice: the first record counts */
+        memmove(fr + j + 1, fr + j, sizeof(int) * (size_t)(*n_out - j));
+        memmove(rp + j + 1, rp + j, sizeof *rp * (size_t)(*n_out - j));
+        fr[j] = f;
+        rp[j] = &recs[k];
+        (*n_out)++;
+    }
+    *by_frame = rp;
+    return fr;
+}
+
+/* The band layout (the same for every frame): @band_row0 / @band_nrows on /entry/simulation
+ * and the carry tables row0 / nrows. */
+static int write_band_layout(struct nb_nxmx *h, hid_t sim, hid_t carry,
+                             const struct nb_nxmx_band *bands)
+{
+    const int B = h->n_bands;
+    int bad = 0;
+    int32_t *r0 = malloc(sizeof(int32_t) * (size_t)B), *nr = malloc(sizeof(int32_t) * (size_t)B);
+    if (!r0 || !nr) {
+        note_fail(h, "allocating the band layout");
+        bad = 1;
+    } else {
+        for (int b = 0; b < B; b++) {
+            r0[b] = bands[b].row0;
+            nr[b] = bands[b].n_rows;
+        }
+        hsize_t nb = (hsize_t)B;
+        bad |= attr_write(sim, "band_row0", H5T_NATIVE_INT32, 1, &nb, r0);
+        bad |= attr_write(sim, "band_nrows", H5T_NATIVE_INT32, 1, &nb, nr);
+        if (h->carry_tables) {
+            bad |= write_frame_rows(h, carry, "row0", H5T_NATIVE_INT32, NULL, 0, r0);
+            bad |= write_frame_rows(h, carry, "nrows", H5T_NATIVE_INT32, NULL, 0, nr);
+        }
+    }
+    free(r0);
+    free(nr);
+    return bad ? -1 : 0;
+}
+
+/* Rows of the carry tables for the n frames fr[] (records rp[]). */
+static int write_carry_rows(struct nb_nxmx *h, hid_t carry, const int *fr,
+                            const struct nb_nxmx_done *const *rp, int n)
+{
+    const size_t m = (size_t)n * (size_t)h->n_bands; /* table rows x bands */
+    uint8_t *ins = malloc(m), *outs = malloc(m);
+    double *inv = malloc(sizeof(double) * 9 * m), *outv = malloc(sizeof(double) * 9 * m);
+    int64_t *inl = malloc(sizeof(int64_t) * m), *outl = malloc(sizeof(int64_t) * m);
+    int bad = 0;
+    if (!ins || !outs || !inv || !outv || !inl || !outl) {
+        note_fail(h, "allocating the carry tables");
+        bad = 1;
+        goto done;
+    }
+    for (int k = 0; k < n; k++)
+        for (int b = 0; b < h->n_bands; b++) {
+            const struct nb_nxmx_band *x = &rp[k]->bands[b];
+            size_t i = (size_t)k * h->n_bands + b;
+            ins[i] = (uint8_t)x->in_state;
+            outs[i] = (uint8_t)x->out_state;
+            memcpy(inv + 9 * i, x->in_vec, 9 * sizeof(double));
+            memcpy(outv + 9 * i, x->out_vec, 9 * sizeof(double));
+            inl[i] = x->in_last;
+            outl[i] = x->out_last;
+        }
+    bad |= write_frame_rows(h, carry, "in_state", H5T_NATIVE_UINT8, fr, n, ins);
+    bad |= write_frame_rows(h, carry, "out_state", H5T_NATIVE_UINT8, fr, n, outs);
+    bad |= write_frame_rows(h, carry, "in_vectors", H5T_NATIVE_DOUBLE, fr, n, inv);
+    bad |= write_frame_rows(h, carry, "out_vectors", H5T_NATIVE_DOUBLE, fr, n, outv);
+    bad |= write_frame_rows(h, carry, "in_last_index", H5T_NATIVE_INT64, fr, n, inl);
+    bad |= write_frame_rows(h, carry, "out_last_index", H5T_NATIVE_INT64, fr, n, outl);
+done:
+    free(ins);
+    free(outs);
+    free(inv);
+    free(outv);
+    free(inl);
+    free(outl);
+    return bad ? -1 : 0;
+}
+
+/* frames_done and bands_done = 1 for the n frames fr[]. */
+static int write_status_rows(struct nb_nxmx *h, const int *fr, int n)
+{
+    uint8_t *ones = malloc((size_t)n * (size_t)h->n_bands);
+    if (!ones) {
+        note_fail(h, "allocating the status record");
+        return -1;
+    }
+    memset(ones, 1, (size_t)n * (size_t)h->n_bands);
+    int bad = write_frame_rows(h, h->status, "frames_done", H5T_NATIVE_UINT8, fr, n, ones);
+    bad |= write_frame_rows(h, h->status, "bands_done", H5T_NATIVE_UINT8, fr, n, ones);
+    free(ones);
+    return bad ? -1 : 0;
+}
+
+nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_done *recs,
+                              struct nb_err *err)
+{
+    const struct nb_nxmx_done **rp = NULL;
+    int nf = 0, bad = 0;
+    h->phase = "h5-run";
+    if (h->failed)
+        return c_result(h, err);
+    int *fr = n > 0 ? sorted_frames(h, n, recs, &rp, &nf) : NULL;
+    hid_t sim = H5Gopen2(h->file, "/entry/simulation", H5P_DEFAULT);
+    hid_t carry = sim >= 0 ? H5Gopen2(sim, "carry", H5P_DEFAULT) : -1;
+    if (carry < 0)
+        note_fail(h, "opening the carry cache");
+    if (nf > 0 && !h->bad) {
+        for (int k = 0; k < nf; k++) {
+            h->p1[fr[k]] = rp[k]->p1;
+            h->p_star[fr[k]] = rp[k]->p_star;
+            h->phi_star[fr[k]] = rp[k]->phi_star;
+        }
+        bad |= attr_rewrite(carry, "p1", H5T_NATIVE_INT64, h->p1);
+        bad |= attr_rewrite(carry, "phi_star", H5T_NATIVE_DOUBLE, h->phi_star);
+        bad |= attr_rewrite(carry, "interp_latch_index", H5T_NATIVE_INT64, h->p_star);
+        if (!h->layout_written) {
+            bad |= write_band_layout(h, sim, carry, recs[0].bands);
+            h->layout_written = 1;
+        }
+        if (h->carry_tables)
+            bad |= write_carry_rows(h, carry, fr, rp, nf);
+        bad |= write_status_rows(h, fr, nf);
+    }
+    if (bad)
+        note_fail(h, "recording the finished frames");
+    free(fr);
+    free(rp);
+    if (carry >= 0)
+        H5Gclose(carry);
+    if (sim >= 0)
+        H5Gclose(sim);
+    c_flush(h); /* every frame recorded done is on disk */
+    return c_result(h, err);
+}
+
+/* ------------------------------------------------------------------ close */
 
 /* The end time and @complete = 1: the last changes before closing. */
 static void mark_complete(struct nb_nxmx *h, const char *end_time)
@@ -1136,7 +1393,7 @@ static void mark_complete(struct nb_nxmx *h, const char *end_time)
  * open past the close and make HDF5's own shutdown touch it. */
 static int close_all(struct nb_nxmx *h)
 {
-    hid_t ids[] = {h->d_data, h->d_float, h->d_int, h->d_mask};
+    hid_t ids[] = {h->d_data, h->d_float, h->d_int};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (ids[i] >= 0)
             H5Dclose(ids[i]);
@@ -1201,9 +1458,7 @@ nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct 
         st = NB_E_OUTPUT;
     if (st != NB_OK && err)
         *err = h->why;
-    free(h->name);
-    free(h->file_path);
-    free(h);
+    handle_free(h);
     return st;
 }
 

@@ -1,4 +1,6 @@
-/* nxmx_stub.c -- twin of nb_nxmx.c for builds without HDF5: --hdf5 reports NB_E_NOT_BUILT. */
+/* nxmx_stub.c -- twin of nb_nxmx.c for builds without HDF5: --hdf5 reports NB_E_NOT_BUILT.
+ * nb_nxmx_create fails (and sets *out = NULL); the frame entry points are never reached after
+ * that but answer NB_E_NOT_BUILT too; nb_nxmx_close(NULL, ...) is the no-op every rank makes. */
 #include "nb_nxmx.h"
 
 nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,

@@ -4,9 +4,11 @@
  * operation there had failed: a comma-separated list of `point` or `point@rank` (the rank of
  * the MPI process group; without @ every rank fails there).  Points used by the program:
  *   h5-create, h5-run, h5-write, h5-close   (HDF5 writer, nb_nxmx.c: fail before the next
- *                                            collective call of that entry point)
+ *                                            collective call of nb_nxmx_create,
+ *                                            nb_nxmx_frames_done, nb_nxmx_write_frame,
+ *                                            nb_nxmx_close)
  *   h5-stop                         (the process stops itself with SIGSTOP as it starts
- *                                    writing the images, to be killed there)
+ *                                    writing a frame's images, to be killed there)
  *   out-write                       (writing an image to its temporary file)
  *   commit-<k>                      (renaming the k-th output into place, k = 0, 1, ...)
  *   stop-before-commit              (the process stops itself with SIGSTOP before committing)
