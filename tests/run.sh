@@ -45,7 +45,7 @@ if [ "${NB_TEST_QUICK:-0}" != 1 ]; then
         -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
   cmake --build build-asan -j"$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     ctest -j"$jobs" --output-on-failure --timeout 900 -L "golden|unit|cli|acceptance|failure")
+     ctest -j"$jobs" --output-on-failure --timeout 900 -L "golden|unit|cli|acceptance|failure|series")
 
   stamp "clang -march=native (exactness does not depend on the compiler or its flags)"
   CC=clang cmake -S . -B build-clang-native -DNB_WERROR=ON -DNB_WITH_MPI=OFF -DNB_WITH_HDF5=OFF \

@@ -779,8 +779,12 @@ static nb_status check_line(struct run *r, const struct nb_series *s, int i, int
     const char *what = NULL;
     if (st != NB_OK)
         nb_err_set(&r->err, "%s: %s", where, e.msg);
-    else if (lc.unknown_flags > 0)
-        what = "an unknown flag (see the NOTE lines of a plain run with these flags)";
+    else if (lc.unknown_flags > 0) {
+        const char *u = lc.notes ? strstr(lc.notes, "ignoring unknown flag ") : NULL;
+        u = u ? u + strlen("ignoring unknown flag ") : "?";
+        nb_err_set(&r->err, "%s: unknown flag %.*s", where, (int)strcspn(u, "\n"), u);
+        st = NB_E_USAGE;
+    }
     else if (lc.hkl || lc.mat || lc.sourcefile || lc.img || lc.mask || lc.stol)
         what = "input files (-hkl, -mat, -sourcefile, -img, -mask, -stol) are read once per "
                "job; give them on the command line";
@@ -959,12 +963,14 @@ static nb_status plan_series(struct run *r, int argc, char **argv, struct plan *
     return st;
 }
 
-/* A frame's per-frame files: its names from the templates, reserved, written, committed. */
+/* A frame's per-frame files: its names from the templates, reserved, written, committed.
+ * img NULL: only reserve them and let go (the check before anything is rendered). */
 static nb_status write_frame_files(struct run *r, const struct plan *p, int i, struct frame *f,
                                    const float *img, uint16_t **ints, int32_t **counts,
                                    struct nb_image_report *rep)
 {
     struct nb_cli oc = f->cli; /* shallow: only the names change */
+    oc.hdf5 = NULL;            /* the job's file, reserved once */
     char *names[4] = {NULL, NULL, NULL, NULL};
     const char **slots[4] = {&oc.floatfile, &oc.intfile, &oc.pgmfile, &oc.noisefile};
     nb_status st = NB_OK;
@@ -981,9 +987,9 @@ static nb_status write_frame_files(struct run *r, const struct plan *p, int i, s
         nb_err_set(&r->err, "out of memory for the file names of frame %d", i + 1);
     if (st == NB_OK)
         st = nb_outputs_prepare(&oc, p->images, 0, &o, &r->err);
-    if (st == NB_OK)
+    if (st == NB_OK && img)
         st = nb_outputs_write_images(&oc, &f->sc, NULL, &o, img, 0, ints, counts, rep, &r->err);
-    if (st == NB_OK)
+    if (st == NB_OK && img)
         st = nb_outputs_commit(&o, &r->err);
     nb_outputs_fini(&o);
     for (int k = 0; k < 4; k++)
@@ -1135,8 +1141,10 @@ static nb_status run_series(struct run *r, int argc, char **argv)
            p.s.n, r->size, r->size > 1 ? "s" : "", p.groups, p.groups > 1 ? "s" : "", p.bands,
            p.bands, p.bands > 1 ? "s" : "");
     fflush(stdout);
-    st = NB_OK;
-    if (r->rank == 0 && want_fdump(r) && nb_outputs_have(&r->outs, NB_OUT_FDUMP))
+    /* the first frame's names can be written (folder, permissions, not an input file) */
+    st = r->rank == 0 && p.images ? write_frame_files(r, &p, 0, &p.f0, NULL, NULL, NULL, NULL)
+                                   : NB_OK;
+    if (st == NB_OK && r->rank == 0 && want_fdump(r) && nb_outputs_have(&r->outs, NB_OUT_FDUMP))
         st = nb_outputs_write_fdump(&r->outs, &r->in.hkl, &r->err);
     if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK) {
         plan_fini(&p);

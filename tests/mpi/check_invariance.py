@@ -28,7 +28,7 @@ import numpy as np
 
 GOLDEN = os.environ.get("NB_GOLDEN_DIR") or os.environ.get("NB_GOLDEN_DEFAULT", "")
 
-L_ATTRS = {"/entry/simulation": {"mpi_ranks", "band_row0", "band_nrows"},
+L_ATTRS = {"/entry/simulation": {"mpi_ranks", "band_row0", "band_nrows", "bands_per_frame"},
            "/entry/simulation/status": {"started", "finished"}}
 L_DATASETS = {"/entry/simulation/carry/" + n for n in
               ("row0", "nrows", "in_state", "out_state", "in_vectors", "out_vectors",
@@ -126,6 +126,8 @@ def is_layout(key, args):
     path, _, attr = key.partition("@")
     # the default misset seed is the clock (Q10): a time stamp unless given on the line
     if path == "/entry/simulation" and attr == "misset_seed" and "-misset_seed" not in args:
+        return True
+    if path == "/entry/simulation/frames/misset_seed" and "-misset_seed" not in args:
         return True
     if attr:
         return attr in L_ATTRS.get(path, set())

@@ -129,6 +129,7 @@ def check_series(name, series_args, plain_extra, n, extra_checks=None, want_flag
     if not bad:
         ok("%s: %d frames equal their %d plain runs (4 files each%s)"
            % (name, n, n, ", and the HDF5 stack" if H5 else ""))
+    ref = {}
     if H5 and os.path.exists(os.path.join(ser, "s.h5")):
         ref = h5_frames(os.path.join(ser, "s.h5"))
         with h5py.File(os.path.join(ser, "s.h5"), "r") as f:
