@@ -43,6 +43,7 @@ struct nb_cli {
     int bands_per_frame;       /* --bands-per-frame B; 0 = chosen by the program        */
     int hdf5_float;            /* --hdf5-float                                          */
     int gzip_level;            /* --hdf5-compress=gzip[:level]; -1 = none               */
+    int resume;                /* --resume                                              */
     /* facts of the parse */
     unsigned named;            /* NB_NAMED_*: output names given on the command line     */
     int seed_given;            /* -seed appeared                                        */

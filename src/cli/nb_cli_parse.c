@@ -773,7 +773,9 @@ static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_
         else
             BAD("expects none, gzip or gzip:LEVEL (LEVEL 0-9)");
     } else if (OPT("--resume")) {
-        BAD("resuming a killed series is not available in this version (docs/batch.md)");
+        if (v)
+            BAD("takes no value");
+        cli->resume = 1;
     } else {
         return 0;
     }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -189,7 +190,20 @@ struct lock_owner {
     char host[256];
     char job[48];
     unsigned long long start; /* the process's start time (Linux clock ticks), 0 unknown */
+    char slurm[64];           /* "<SLURM_JOB_ID>.<SLURM_RESTART_COUNT>", "" outside Slurm */
 };
+
+/* This process's Slurm job and incarnation ("<job id>.<restart count>"), "" outside Slurm.  A
+ * job that Slurm requeues (pre-emption, node failure) keeps its id and counts up its restarts,
+ * on whatever node it lands. */
+static void slurm_incarnation(char *buf, size_t n)
+{
+    const char *id = getenv("SLURM_JOB_ID"), *rc = getenv("SLURM_RESTART_COUNT");
+    if (!id || !*id || strlen(id) > 30 || strchr(id, ' '))
+        buf[0] = '\0';
+    else
+        snprintf(buf, n, "%s.%ld", id, rc ? strtol(rc, NULL, 10) : 0L);
+}
 
 /* Start time of a process (field 22 of /proc/<pid>/stat), 0 when unknown: with the pid it
  * tells a live owner from a later process that reuses its pid.  *state gets field 3 (R, S,
@@ -234,14 +248,31 @@ static int read_owner(const char *lock, struct lock_owner *o)
         o->job[0] = '\0';
     const char *st = strstr(text, " start=");
     o->start = st ? strtoull(st + 7, NULL, 10) : 0;
+    const char *sl = strstr(text, " slurm=");
+    if (!sl || sscanf(sl, " slurm=%63s", o->slurm) != 1)
+        o->slurm[0] = '\0';
     return 0;
 }
 
-/* A lock left by a process of this host that no longer exists. */
+/* The same Slurm job, an earlier incarnation: the job was requeued, its earlier run is over. */
+static int earlier_incarnation(const struct lock_owner *o)
+{
+    char me[64];
+    slurm_incarnation(me, sizeof me);
+    const char *dm = strrchr(me, '.'), *dl = strrchr(o->slurm, '.');
+    if (!dm || !dl || dm - me != dl - o->slurm || strncmp(me, o->slurm, (size_t)(dm - me)) != 0)
+        return 0;
+    return strtol(dl + 1, NULL, 10) < strtol(dm + 1, NULL, 10);
+}
+
+/* A lock left by a process of this host that no longer exists, or by an earlier incarnation
+ * of this Slurm job (on any node). */
 static int lock_is_stale(const struct lock_owner *o)
 {
     char me[256];
     host_name(me, sizeof me);
+    if (o->pid > 0 && earlier_incarnation(o))
+        return 1;
     if (o->pid <= 0 || strcmp(o->host, me) != 0)
         return 0;
     if (kill((pid_t)o->pid, 0) != 0 && errno == ESRCH)
@@ -285,10 +316,13 @@ static int lock_take(const struct nb_outfile *o, const char *lock, const char *j
     for (int attempt = 0; attempt < 2; attempt++) {
         int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0644);
         if (fd >= 0) {
-            char host[256], text[400];
+            char host[256], text[480], sl[64];
             host_name(host, sizeof host);
-            int n = snprintf(text, sizeof text, "nanobragg pid=%ld host=%s job=%s start=%llu\n",
-                             (long)getpid(), host, job, proc_start((long)getpid(), NULL));
+            slurm_incarnation(sl, sizeof sl);
+            int n = snprintf(text, sizeof text,
+                             "nanobragg pid=%ld host=%s job=%s start=%llu%s%s\n", (long)getpid(),
+                             host, job, proc_start((long)getpid(), NULL), sl[0] ? " slurm=" : "",
+                             sl);
             int ok = write(fd, text, (size_t)n) == n;
             if (close(fd) != 0 || !ok) {
                 unlink(lock);
@@ -357,13 +391,18 @@ void nb_outset_init(struct nb_outset *s)
  * lock, temporary file first (see nb_outset_unlink_all_from_signal). */
 static void release(struct nb_outfile *o)
 {
-    if (o->tmp && !o->committed) {
-        unlink(o->tmp);
+    if (o->keep && !o->committed) { /* resumable: the file and its lock stay */
         reg_drop(o->tmp);
-    }
-    if (o->lock) {
-        unlink(o->lock);
         reg_drop(o->lock);
+    } else {
+        if (o->tmp && !o->committed) {
+            unlink(o->tmp);
+            reg_drop(o->tmp);
+        }
+        if (o->lock) {
+            unlink(o->lock);
+            reg_drop(o->lock);
+        }
     }
     free(o->tmp);
     free(o->lock);
@@ -692,6 +731,112 @@ nb_status nb_outset_commit(struct nb_outset *s, struct nb_err *err)
     }
     sigprocmask(SIG_SETMASK, &saved, NULL);
     return st;
+}
+
+void nb_outset_keep_on_failure(struct nb_outset *s, int i)
+{
+    struct nb_outfile *o = &s->f[i];
+    if (o->in_place || !o->tmp)
+        return;
+    o->keep = 1;
+    reg_drop(o->tmp); /* a signal must not remove it either */
+    reg_drop(o->lock);
+}
+
+/* The temporary file of a stopped or killed job writing `name`: named by the job tag of a
+ * stale lock, or, without a lock, the only ".<name>.*.partial" there is. */
+nb_status nb_outset_resumable(const char *name, char **partial, struct nb_err *err)
+{
+    *partial = NULL;
+    char *target = resolve_links(name);
+    char *lock = target ? aux_name(target, "lock") : NULL;
+    nb_status st = NB_OK;
+    if (!target || !lock) {
+        nb_err_set(err, "--resume: out of memory");
+        st = NB_E_NOMEM;
+        goto done;
+    }
+    struct lock_owner ow;
+    if (read_owner(lock, &ow) == 0) {
+        if (!lock_is_stale(&ow)) {
+            nb_err_set(err, "--resume: '%s' is locked by pid %ld on host %s (lock file %s), a "
+                            "job that may still run; if it is over, remove the lock file",
+                       name, ow.pid, ow.host, lock);
+            st = NB_E_OUTPUT;
+            goto done;
+        }
+        char tag[80];
+        snprintf(tag, sizeof tag, "%s.partial", ow.job);
+        char *p = ow.job[0] && !strchr(ow.job, '/') ? aux_name(target, tag) : NULL;
+        struct stat sb;
+        if (p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode))
+            *partial = p;
+        else
+            free(p);
+        goto done;
+    }
+    /* no lock (removed by hand): the one temporary file of this name */
+    char dir[PATH_MAX];
+    dir_of(target, dir, sizeof dir);
+    const char *base = target + dir_len(target);
+    DIR *dp = opendir(dir);
+    size_t bl = strlen(base);
+    int found = 0;
+    for (struct dirent *e; dp && (e = readdir(dp));) {
+        size_t l = strlen(e->d_name);
+        if (l > bl + 9 && e->d_name[0] == '.' && strncmp(e->d_name + 1, base, bl) == 0 &&
+            e->d_name[bl + 1] == '.' && strcmp(e->d_name + l - 8, ".partial") == 0) {
+            if (++found > 1) {
+                nb_err_set(err, "--resume: several temporary files of '%s' (%s, ...): keep the "
+                                "one to continue, remove the others",
+                           name, e->d_name);
+                st = NB_E_OUTPUT;
+                free(*partial);
+                *partial = NULL;
+                break;
+            }
+            size_t n = strlen(dir) + l + 2;
+            *partial = malloc(n);
+            if (*partial)
+                snprintf(*partial, n, "%s/%s", dir, e->d_name);
+        }
+    }
+    if (dp)
+        closedir(dp);
+done:
+    free(target);
+    free(lock);
+    return st;
+}
+
+int nb_outset_add_resumed(struct nb_outset *s, const char *flag, const char *name,
+                          unsigned opts, const char *partial, nb_status *st, struct nb_err *err)
+{
+    /* out of the way of the stale lock's take-over, which removes the dead job's file */
+    char tag[80];
+    snprintf(tag, sizeof tag, "%s.resume", s->job);
+    char *target = resolve_links(name);
+    char *hold = target ? aux_name(target, tag) : NULL;
+    free(target);
+    if (!hold || rename(partial, hold) != 0) {
+        nb_err_set(err, "%s: cannot take over '%s' (%s)", flag, partial,
+                   hold ? strerror(errno) : "out of memory");
+        free(hold);
+        *st = NB_E_OUTPUT;
+        return -1;
+    }
+    int i = nb_outset_add(s, flag, name, opts, st, err);
+    if (i < 0 || rename(hold, s->f[i].tmp) != 0) {
+        if (i >= 0) {
+            nb_err_set(err, "%s: cannot take over '%s' (%s)", flag, partial, strerror(errno));
+            *st = NB_E_OUTPUT;
+        }
+        (void)rename(hold, partial); /* as it was */
+        free(hold);
+        return -1;
+    }
+    free(hold);
+    return i;
 }
 
 void nb_outset_fini(struct nb_outset *s)

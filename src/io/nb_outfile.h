@@ -44,6 +44,7 @@ struct nb_outfile {
     int optional;     /* a cache (Fdump.bin): a failure to write or commit it only drops it */
     int dropped;      /* that happened: not written, not committed                    */
     int committed;
+    int keep;         /* resumable: on failure the temporary file and lock stay         */
 };
 
 struct nb_outset {
@@ -75,6 +76,22 @@ int nb_outset_dropped(const struct nb_outset *s, int i);
 /* Rename every output into place, or none (see above); optional outputs (caches) are put in
  * place when possible and never cause a roll-back.  Signals are held meanwhile. */
 nb_status nb_outset_commit(struct nb_outset *s, struct nb_err *err);
+
+/* Output i is resumable (a series' HDF5 file): if the run does not commit it, its temporary
+ * file and lock stay where they are -- also after a signal -- for --resume. */
+void nb_outset_keep_on_failure(struct nb_outset *s, int i);
+
+/* --resume: the temporary file a stopped or killed job left for `name` (*partial, malloc'ed;
+ * NULL when there is none): the one named by a stale lock (a dead process of this host, or an
+ * earlier incarnation of this Slurm job on any node), or without a lock the only
+ * ".<name>.*.partial".  A lock of a live job, or several candidates, is an error. */
+nb_status nb_outset_resumable(const char *name, char **partial, struct nb_err *err);
+
+/* nb_outset_add() continuing `partial` (from nb_outset_resumable): the lock is taken over and
+ * the file becomes this job's temporary file, its content kept.  On failure `partial` is left
+ * as it was. */
+int nb_outset_add_resumed(struct nb_outset *s, const char *flag, const char *name,
+                          unsigned opts, const char *partial, nb_status *st, struct nb_err *err);
 
 /* Remove this job's temporary and lock files and free the set (after a commit: only the
  * locks remain).  NULL-safe, idempotent. */

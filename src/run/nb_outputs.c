@@ -57,13 +57,18 @@ nb_status nb_outputs_prepare(const struct nb_cli *cli, unsigned images, int want
          NB_OUT_REGULAR_ONLY},
         {NB_OUT_FDUMP, "Fdump.bin", "Fdump.bin", want_fdump, NB_OUT_OPTIONAL},
     };
+    const char *resume = o->resume_hdf5;
     nb_outputs_init(o);
     for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
         nb_status st;
         if (!outs[i].want)
             continue;
-        o->idx[outs[i].id] =
-            nb_outset_add(&o->set, outs[i].flag, outs[i].name, outs[i].opts, &st, err);
+        if (outs[i].id == NB_OUT_HDF5 && resume)
+            o->idx[outs[i].id] = nb_outset_add_resumed(&o->set, outs[i].flag, outs[i].name,
+                                                       outs[i].opts, resume, &st, err);
+        else
+            o->idx[outs[i].id] =
+                nb_outset_add(&o->set, outs[i].flag, outs[i].name, outs[i].opts, &st, err);
         if (st != NB_OK) {
             nb_outputs_fini(o);
             return st;
@@ -246,6 +251,12 @@ nb_status nb_outputs_write_fdump(struct nb_outputs *o, const struct nb_hkl_grid 
         printf("WARNING: unable to write dump file: %s\n", "Fdump.bin");
     free(dump);
     return st;
+}
+
+void nb_outputs_keep_hdf5(struct nb_outputs *o)
+{
+    if (o->idx[NB_OUT_HDF5] >= 0)
+        nb_outset_keep_on_failure(&o->set, o->idx[NB_OUT_HDF5]);
 }
 
 nb_status nb_outputs_commit(struct nb_outputs *o, struct nb_err *err)

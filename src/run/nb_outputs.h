@@ -21,6 +21,8 @@ enum nb_out_id { NB_OUT_FLOAT, NB_OUT_INT, NB_OUT_PGM, NB_OUT_NOISE, NB_OUT_HDF5
 struct nb_outputs {
     struct nb_outset set;
     int idx[NB_OUT_IDS]; /* index in the set, -1 when not written */
+    const char *resume_hdf5; /* --resume: the stopped job's file to continue (set before
+                                nb_outputs_prepare), NULL otherwise */
 };
 
 /* No outputs yet (every index -1). */
@@ -53,6 +55,9 @@ nb_status nb_outputs_write_images(const struct nb_cli *cli, const struct nb_scen
 /* Fdump.bin alone (a series writes it once, before its frames). */
 nb_status nb_outputs_write_fdump(struct nb_outputs *o, const struct nb_hkl_grid *grid,
                                  struct nb_err *err);
+
+/* The HDF5 file of a series is resumable: if it is not committed it stays, with its lock. */
+void nb_outputs_keep_hdf5(struct nb_outputs *o);
 
 /* Put every output in place, or none. */
 nb_status nb_outputs_commit(struct nb_outputs *o, struct nb_err *err);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../engine/nb_backend.h"
 #include "../engine/nb_image.h"
@@ -185,10 +186,22 @@ static nb_status read_inputs(struct nb_cli *cli, struct inputs *in, struct nb_er
 
 /* ------------------------------------------------------------------ interruption */
 
-/* A terminating signal: remove this run's temporary and lock files, then die by the
- * signal.  The list lives in nb_outfile.c, in static storage the handler may read. */
+/* While a series with an HDF5 file renders, the first SIGTERM, SIGINT, SIGHUP, SIGUSR1/2 or
+ * SIGXCPU (Slurm's warnings before a time limit or pre-emption) only asks it to stop after the
+ * frames in flight: they are written and flushed, and the job exits with status 75, its file
+ * resumable (docs/batch.md).  A second one ends it at once, as outside a series. */
+static volatile sig_atomic_t series_graceful, stop_signal;
+
+/* A terminating signal: remove this run's temporary and lock files (a series' resumable HDF5
+ * file is not among them), then die by the signal.  The list lives in nb_outfile.c, in
+ * static storage the handler may read. */
 static void on_signal(int sig)
 {
+    if (series_graceful && !stop_signal && sig != SIGPIPE && sig != SIGQUIT && sig != SIGXFSZ &&
+        sig != SIGALRM) {
+        stop_signal = sig;
+        return;
+    }
     nb_outset_unlink_all_from_signal(); /* async-signal-safe */
     signal(sig, SIG_DFL);
     raise(sig);
@@ -312,6 +325,10 @@ struct run {
     struct nb_dist *d;
     int rank, size;
     long default_seed;
+    char config_hash[24];     /* a series: what --resume checks                         */
+    char *resume_partial;     /* rank 0, --resume: the stopped job's file (owned)       */
+    struct nb_nxmx_peek peek; /* ... and what it records (every rank)                   */
+    int resuming;             /* every rank: there is a file to continue                */
     struct nb_cli cli;
     int have_cli;
     struct inputs in;
@@ -349,6 +366,8 @@ static void run_fini(struct run *r)
     r->in.frames_text = NULL;
     if (r->have_cli)
         nb_cli_fini(&r->cli);
+    free(r->resume_partial);
+    r->resume_partial = NULL;
     nb_files_reset();
 }
 
@@ -364,15 +383,82 @@ static int series_requested(int argc, char **argv)
 
 /* Parse the command line and read every input: rank 0 from disk (recording the bytes), then
  * the other ranks from rank 0's copy, so files are read once.  Returns the agreed status. */
+/* The --hdf5 name on a command line (before it is parsed), NULL when none. */
+static const char *argv_hdf5(int argc, char **argv)
+{
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--hdf5") && i + 1 < argc)
+            name = argv[++i];
+        else if (!strncmp(argv[i], "--hdf5=", 7))
+            name = argv[i] + 7;
+    }
+    return name;
+}
+
+/* --resume, rank 0, before the parse: the stopped job's temporary file and what it records
+ * (its default seed must be this job's too: the noise and misset streams depend on it). */
+static nb_status find_resumable(struct run *r, int argc, char **argv)
+{
+    int asked = 0;
+    for (int i = 1; i < argc; i++)
+        asked |= !strcmp(argv[i], "--resume");
+    const char *name = argv_hdf5(argc, argv);
+    if (!asked || !name)
+        return NB_OK; /* the parse reports --resume without --hdf5 */
+    nb_status st = nb_outset_resumable(name, &r->resume_partial, &r->err);
+    if (st == NB_OK && r->resume_partial)
+        st = nb_nxmx_peek(r->resume_partial, &r->peek, &r->err);
+    if (st == NB_OK && r->resume_partial && r->peek.complete) {
+        nb_err_set(&r->err, "--resume: %s is complete; it only needs to be renamed (nothing to "
+                            "render): mv %s %s",
+                   r->resume_partial, r->resume_partial, name);
+        st = NB_E_USAGE;
+    }
+    return st;
+}
+
+/* FNV-1a, 64 bits */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* What identifies a series job for --resume: the program version, the command line (but
+ * --resume), the bytes of every input file and the default seed. */
+static void config_hash(const struct run *r, int argc, char **argv, const unsigned char *pack,
+                        size_t plen, char *out, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const char *v = NB_VERSION " " NB_SOURCE_REVISION;
+    h = fnv1a(h, v, strlen(v) + 1);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--resume") != 0)
+            h = fnv1a(h, argv[i], strlen(argv[i]) + 1);
+    h = fnv1a(h, pack, plen);
+    long long d = r->default_seed;
+    h = fnv1a(h, &d, sizeof d);
+    snprintf(out, n, "%016llx", (unsigned long long)h);
+}
+
 static nb_status parse_and_read(struct run *r, int argc, char **argv, int *help)
 {
     struct nb_msg_sink out = {emit_stdout, NULL};
     nb_status st = NB_OK;
+    const int series = series_requested(argc, argv);
     long seed = r->rank == 0 ? nb_default_seed() : 0;
+    if (r->rank == 0 && series) {
+        st = find_resumable(r, argc, argv);
+        if (st == NB_OK && r->resume_partial)
+            seed = r->peek.default_seed; /* the stopped job's */
+    }
     nb_dist_bcast(r->d, &seed, sizeof seed, 0); /* one default seed for every rank */
     r->default_seed = seed;
-    if (r->rank == 0) {
-        if (r->size > 1 || series_requested(argc, argv))
+    if (r->rank == 0 && st == NB_OK) {
+        if (r->size > 1 || series)
             nb_files_record(); /* other ranks, and a series' frames, read the copy */
         st = nb_cli_parse_at(argc, argv, seed, &r->cli, &out, &r->err);
         r->have_cli = 1;
@@ -385,7 +471,7 @@ static nb_status parse_and_read(struct run *r, int argc, char **argv, int *help)
     nb_dist_bcast(r->d, help, sizeof *help, 0);
     if (*help)
         return NB_OK;
-    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK || r->size == 1)
+    if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK || (r->size == 1 && !series))
         return st;
     unsigned char *pack = NULL;
     size_t plen = 0;
@@ -395,9 +481,22 @@ static nb_status parse_and_read(struct run *r, int argc, char **argv, int *help)
     }
     if ((st = nb_dist_agree(r->d, st, &r->err)) != NB_OK)
         return st;
-    st = nb_dist_bcast_alloc(r->d, &pack, &plen, 0);
+    if (r->rank == 0 && series)
+        config_hash(r, argc, argv, pack, plen, r->config_hash, sizeof r->config_hash);
+    nb_dist_bcast(r->d, r->config_hash, sizeof r->config_hash, 0);
+    nb_dist_bcast(r->d, &r->peek, sizeof r->peek, 0);
+    int resuming = r->resume_partial != NULL;
+    nb_dist_bcast(r->d, &resuming, sizeof resuming, 0);
+    r->resuming = resuming;
+    st = r->size > 1 ? nb_dist_bcast_alloc(r->d, &pack, &plen, 0) : NB_OK;
     if (r->rank == 0) {
-        free(pack);
+        /* a series re-parses the command line for every frame: from this copy too */
+        if (series && nb_files_replay(pack, plen) != 0) {
+            nb_err_set(&r->err, "corrupt copy of the input files");
+            st = NB_E_INTERNAL;
+        }
+        if (!series)
+            free(pack);
     } else if (st == NB_OK) {
         struct nb_msg_sink quiet = {NULL, NULL};
         if (nb_files_replay(pack, plen) != 0) {
@@ -473,14 +572,17 @@ static void process_end(struct run *r)
     nb_dist_fini(r->d);
 }
 
+/* Exit status: 0, 9 for every failure (as nanoBragg), 75 (EX_TEMPFAIL) for a series stopped
+ * by a signal with its frames kept for --resume. */
 static int finish(struct run *r, nb_status st)
 {
     if (st != NB_OK && r->rank == 0) {
         fflush(stdout);
-        fprintf(stderr, "error: %s\n", r->err.msg[0] ? r->err.msg : nb_strerror(st));
+        fprintf(stderr, "%s: %s\n", st == NB_E_STOPPED ? "stopped" : "error",
+                r->err.msg[0] ? r->err.msg : nb_strerror(st));
     }
     process_end(r);
-    return st == NB_OK ? 0 : 9;
+    return st == NB_OK ? 0 : st == NB_E_STOPPED ? 75 : 9;
 }
 
 static void iso_time(char *buf, size_t n)
@@ -532,6 +634,8 @@ static void fill_meta(struct run *r, int argc, char **argv, const char *start_ti
     m->write_float = 1;
     m->write_int = 1;
     m->gzip_level = r->cli.gzip_level;
+    m->config_hash = r->config_hash;
+    m->default_seed = r->default_seed;
 }
 
 static int want_fdump(const struct run *r)
@@ -570,8 +674,9 @@ static void stuck_cb(void *ctx, const struct nb_err *err)
     nb_dist_abort(ctx, 9);
 }
 
-/* Every rank creates the HDF5 file that rank 0 reserved (its temporary name is broadcast). */
-static nb_status hdf5_open(struct run *r, const struct nb_nxmx_meta *meta)
+/* Every rank creates the HDF5 file that rank 0 reserved (its temporary name is broadcast),
+ * or with `done` reopens the stopped job's file it continues (done[i]: frame i is written). */
+static nb_status hdf5_open(struct run *r, const struct nb_nxmx_meta *meta, uint8_t *done)
 {
     unsigned char *name = NULL;
     size_t len = 0;
@@ -590,7 +695,10 @@ static nb_status hdf5_open(struct run *r, const struct nb_nxmx_meta *meta)
         return st;
     }
     struct nb_nxmx_sync sync = {agree_cb, stuck_cb, r->d, stuck_after_s()};
-    st = nb_nxmx_create((const char *)name, r->cli.hdf5, meta, &sync, &r->h5, &r->err);
+    if (done)
+        st = nb_nxmx_reopen((const char *)name, r->cli.hdf5, meta, &sync, &r->h5, done, &r->err);
+    else
+        st = nb_nxmx_create((const char *)name, r->cli.hdf5, meta, &sync, &r->h5, &r->err);
     r->h5_open = 1;
     free(name);
     return st; /* agreed by nb_nxmx_create */
@@ -848,6 +956,15 @@ static void plan_fini(struct plan *p)
 static nb_status choose_groups(struct run *r, struct plan *p)
 {
     int P = r->size, N = p->s.n, B = r->cli.bands_per_frame;
+    if (B == 0 && r->resuming && r->peek.bands_per_frame > 0) {
+        B = r->peek.bands_per_frame; /* the file's carry tables are [frames][B] */
+        if (B > P || P % B != 0) {
+            nb_err_set(&r->err, "--resume: the stopped job split each frame into %d bands; "
+                                "%d rank%s cannot (resume with a multiple of %d ranks)",
+                       B, P, P > 1 ? "s" : "", B);
+            return NB_E_USAGE;
+        }
+    }
     if (B > 0) {
         if (B > P || P % B != 0) {
             nb_err_set(&r->err, "--bands-per-frame %d: %d rank%s cannot form groups of %d "
@@ -1013,19 +1130,26 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void progress_line(int done, int total, double t0, double evals)
+/* The series' meter, on stderr (rank 0): one line per round, or on a terminal one line
+ * rewritten in place.  done: frames done in all; here: of them, rendered by this job (they
+ * give the rate and the ETA). */
+static void progress_line(int done, int total, double t0, double evals, int here)
 {
     double el = now_s() - t0;
-    double eta = done > 0 ? el * (total - done) / done : 0.0;
-    printf("frames %d/%d done (%.0f%%), %.1f s, %.3g evaluations/s, ETA %02d:%02d:%02d\n",
-           done, total, 100.0 * done / total, el, el > 0 ? evals / el : 0.0,
-           (int)(eta / 3600), (int)(eta / 60) % 60, (int)eta % 60);
-    fflush(stdout);
+    double eta = here > 0 ? el * (total - done) / here : 0.0;
+    const int tty = isatty(STDERR_FILENO);
+    fprintf(stderr, "%sframes %d/%d done (%.0f%%), %.1f s, %.3g evaluations/s, ETA %02d:%02d:%02d%s",
+            tty ? "\r\033[K" : "", done, total, 100.0 * done / total, el,
+            el > 0 ? evals / el : 0.0, (int)(eta / 3600), (int)(eta / 60) % 60, (int)eta % 60,
+            tty && done < total ? "\r" : "\n");
+    fflush(stderr);
 }
 
-/* Render the series: round k, group g renders frame k*G + g with its ranks as bands; then
- * every rank takes part in writing the round's frames to the HDF5 stack. */
-static nb_status render_series(struct run *r, int argc, char **argv, struct plan *p)
+/* Render the frames in todo[]: round k, group g renders todo[k*G + g] with its ranks as
+ * bands; then every rank takes part in writing the round's frames to the HDF5 stack.  After
+ * each round the ranks agree on a stop request (stop_signal): NB_E_STOPPED. */
+static nb_status render_series(struct run *r, int argc, char **argv, struct plan *p,
+                               const int *todo, int n_todo)
 {
     const int N = p->s.n, G = p->groups, B = p->bands;
     const size_t rec_size = sizeof(struct frame_report) + sizeof(struct nb_nxmx_band) * (size_t)B;
@@ -1037,9 +1161,9 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
     st = nb_dist_agree(r->d, st, &r->err);
     const double t0 = now_s();
     double evals = 0;
-    int n_done = 0;
-    for (int k = 0; st == NB_OK && k * G < N; k++) {
-        const int i = k * G + p->group < N ? k * G + p->group : -1;
+    int n_done = N - n_todo;
+    for (int k = 0; st == NB_OK && k * G < n_todo; k++) {
+        const int i = k * G + p->group < n_todo ? todo[k * G + p->group] : -1;
         struct frame f;
         struct nb_render_result R;
         memset(&f, 0, sizeof f);
@@ -1101,19 +1225,27 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
             n++;
             n_done++;
             evals += (double)x->rendered * x->steps;
-            const struct nb_nxmx_frame *fi = &p->info[x->frame];
-            printf("frame %d/%d: %s: max_I = %g, %.0f photons\n", x->frame + 1, N, fi->flags,
-                   x->max_I, x->photons);
+            printf("frame %d/%d: %s: max_I = %g, %.0f photons\n", x->frame + 1, N,
+                   p->info[x->frame].flags, x->max_I, x->photons);
         }
         if (st == NB_OK && r->h5)
             st = nb_nxmx_frames_done(r->h5, n, done, &r->err);
-        if (st == NB_OK && r->cli.progress)
-            progress_line(n_done, N, t0, evals);
         fflush(stdout);
+        if (st == NB_OK && r->cli.progress && r->rank == 0)
+            progress_line(n_done, N, t0, evals, n_done - (N - n_todo));
         free(ints);
         free(counts);
         nb_render_result_fini(&R);
         frame_fini(&f);
+        if (st == NB_OK && (k + 1) * G < n_todo) { /* a stop request, on any rank */
+            const int sig = stop_signal;
+            nb_status sst = NB_OK;
+            if (sig) {
+                nb_err_set(&r->err, "signal %d: %d of %d frames done", sig, n_done, N);
+                sst = NB_E_STOPPED;
+            }
+            st = nb_dist_agree(r->d, sst, &r->err);
+        }
     }
     free(mine);
     free(all);
@@ -1122,7 +1254,7 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
 }
 
 /* The whole series after the command line's set-up: plan, reserve the job's files (HDF5,
- * Fdump.bin), render round by round, commit. */
+ * Fdump.bin), render round by round (only the frames not done yet, with --resume), commit. */
 static nb_status run_series(struct run *r, int argc, char **argv)
 {
     struct plan p;
@@ -1163,11 +1295,27 @@ static nb_status run_series(struct run *r, int argc, char **argv)
     meta.bands_per_frame = p.bands;
     meta.write_float = r->cli.hdf5_float;
     meta.write_int = (p.images & NB_NAMED_INT) != 0;
-    if (r->cli.hdf5 && (st = hdf5_open(r, &meta)) != NB_OK) {
-        plan_fini(&p);
-        return st;
+    uint8_t *done = calloc((size_t)p.s.n, 1);
+    int *todo = malloc(sizeof(int) * (size_t)p.s.n);
+    if (!done || !todo) {
+        nb_err_set(&r->err, "out of memory for %d frames", p.s.n);
+        st = NB_E_NOMEM;
     }
-    st = render_series(r, argc, argv, &p);
+    if ((st = nb_dist_agree(r->d, st, &r->err)) == NB_OK && r->cli.hdf5) {
+        st = hdf5_open(r, &meta, r->resuming ? done : NULL);
+        if (r->rank == 0 && r->h5_open) /* from now on the frames done are kept for --resume */
+            nb_outputs_keep_hdf5(&r->outs);
+    }
+    int n_todo = 0;
+    for (int i = 0; done && todo && i < p.s.n; i++)
+        if (!done[i])
+            todo[n_todo++] = i;
+    if (st == NB_OK && r->resuming)
+        printf("NOTE: --resume: %d of %d frames were done; rendering the other %d\n",
+               p.s.n - n_todo, p.s.n, n_todo);
+    series_graceful = r->cli.hdf5 != NULL;
+    if (st == NB_OK)
+        st = render_series(r, argc, argv, &p, todo, n_todo);
     if (st == NB_OK && r->h5) {
         char end_time[32];
         end_time_now(r, end_time, sizeof end_time);
@@ -1177,8 +1325,27 @@ static nb_status run_series(struct run *r, int argc, char **argv)
         st = r->rank == 0 ? nb_outputs_commit(&r->outs, &r->err) : NB_OK;
         st = nb_dist_agree(r->d, st, &r->err);
     }
+    series_graceful = 0;
+    if (st == NB_E_STOPPED && r->h5) {
+        char end_time[32];
+        end_time_now(r, end_time, sizeof end_time);
+        nb_status cst = hdf5_close(r, 2, end_time); /* flushed, closed, @complete = 0 */
+        if (cst != NB_OK)
+            st = cst;
+        else if (r->rank == 0)
+            snprintf(r->err.msg + strlen(r->err.msg), sizeof r->err.msg - strlen(r->err.msg),
+                     "; kept in %s: run the same command with --resume to continue",
+                     nb_outputs_file(&r->outs, NB_OUT_HDF5));
+    }
+    if (st != NB_OK && st != NB_E_STOPPED && r->rank == 0 && r->cli.hdf5 &&
+        nb_outputs_have(&r->outs, NB_OUT_HDF5))
+        printf("NOTE: the frames done so far are kept in %s; the same command with --resume "
+               "continues them\n",
+               nb_outputs_file(&r->outs, NB_OUT_HDF5));
     if (st == NB_OK && r->rank == 0 && r->cli.hdf5)
         printf("wrote %s (NXmx, %d frames; %s)\n", r->cli.hdf5, p.s.n, nb_hdf5_describe());
+    free(done);
+    free(todo);
     plan_fini(&p);
     return st;
 }
@@ -1236,9 +1403,22 @@ int nb_run(int argc, char **argv)
         return rc;
     }
     const int series = cli->frames > 0 || cli->frames_from != NULL;
-    if (!series && cli->bands_per_frame > 0) {
-        nb_err_set(&r.err, "--bands-per-frame applies to a series (--frames, --frames-from)");
+    if (!series && (cli->bands_per_frame > 0 || cli->resume)) {
+        nb_err_set(&r.err, "%s applies to a series (--frames, --frames-from)",
+                   cli->resume ? "--resume" : "--bands-per-frame");
         return finish(&r, NB_E_USAGE);
+    }
+    if (cli->resume && !cli->hdf5) {
+        nb_err_set(&r.err, "--resume needs --hdf5 FILE: the frames done are recorded there");
+        return finish(&r, NB_E_USAGE);
+    }
+    if (r.rank == 0 && cli->resume) {
+        if (r.resume_partial)
+            printf("NOTE: --resume: continuing %s\n", r.resume_partial);
+        else
+            printf("NOTE: --resume: no stopped job's file for %s; starting from the first frame\n",
+                   cli->hdf5);
+        r.outs.resume_hdf5 = r.resume_partial;
     }
     /* a series reserves only the job's files here (HDF5, Fdump.bin); its frames' files are
      * reserved and committed frame by frame */
@@ -1257,7 +1437,7 @@ int nb_run(int argc, char **argv)
     nb_dist_bcast(r.d, start_time, sizeof start_time, 0); /* identical attributes everywhere */
     struct nb_nxmx_meta meta;
     fill_meta(&r, argc, argv, start_time, &meta);
-    if (cli->hdf5 && (st = hdf5_open(&r, &meta)) != NB_OK)
+    if (cli->hdf5 && (st = hdf5_open(&r, &meta, NULL)) != NB_OK)
         return finish(&r, st);
 
     st = nb_render_distributed(r.d, &r.sc, cli->progress && !cli->printout, &r.R, &r.err);

@@ -17,6 +17,7 @@ const char *nb_strerror(nb_status s)
     case NB_E_COMM: return "NB_E_COMM";
     case NB_E_NOT_BUILT: return "NB_E_NOT_BUILT";
     case NB_E_INTERNAL: return "NB_E_INTERNAL";
+    case NB_E_STOPPED: return "NB_E_STOPPED";
     }
     return "NB_E_UNKNOWN";
 }

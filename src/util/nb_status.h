@@ -1,7 +1,8 @@
 /* nb_status.h -- status codes and the caller-owned error buffer, shared by every module.
  *
  * Append only: logs, tests and batch scripts name these codes.  They are not exit codes;
- * main() maps them (every failure exits with status 9, as nanoBragg does).
+ * main() maps them (every failure exits with status 9, as nanoBragg does; a series stopped by
+ * a signal, resumable, exits with 75).
  * No dependencies beyond libc.  Entry points: nb_strerror(), nb_err_set().
  */
 #ifndef NB_STATUS_H
@@ -18,7 +19,8 @@ typedef enum {
     NB_E_DEVICE,    /* CUDA failure or no usable device                    */
     NB_E_COMM,      /* MPI failure or a peer rank failed                   */
     NB_E_NOT_BUILT, /* feature not compiled into this build                */
-    NB_E_INTERNAL   /* consistency check failed (a bug: please report)     */
+    NB_E_INTERNAL,  /* consistency check failed (a bug: please report)     */
+    NB_E_STOPPED    /* stopped by a signal between frames: resumable       */
 } nb_status;
 
 /* Short stable name of a status ("NB_E_INPUT"). */

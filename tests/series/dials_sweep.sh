@@ -1,9 +1,10 @@
 #!/bin/sh
 # dials_sweep.sh -- a rotation series in one NXmx file goes through DIALS end to end.
 #
-# 36 frames of 1 deg (--frames 36, 2 MPI ranks, whole frames per rank), a 50 x 60 x 70 A
-# crystal with a misset, structure factors drawn here from a Wilson distribution (one value per
-# Friedel pair, |F| = 50 sqrt(E), E exponential: acentric), a little water background, noise.
+# jobs/sweep.sh, the worked example: 36 frames of 1 deg (--frames 36, 2 MPI ranks, whole
+# frames per rank), a 50 x 60 x 70 A crystal with a misset, structure factors drawn from a
+# Wilson distribution (one value per Friedel pair, |F| = 100 sqrt(E), E exponential:
+# acentric), a little water background, noise, 10 phi steps per degree.
 # dials.import -> find_spots -> index (no cell given) -> refine -> integrate -> scale must
 # give: one sweep of 36 images with the simulated oscillation; the indexed cell within 0.2 % of
 # /entry/sample/unit_cell on every axis (after DIALS's choice of basis); scaled, merged
@@ -14,41 +15,13 @@
 # Label slow (about 2-3 min on 2 cores).  Skips (77) only where DIALS is not installed.
 # usage: dials_sweep.sh <nanobragg> <mpiexec or ""> <scratch>
 bin=$1; mpiexec=$2; dir=$3
+here=$(cd "$(dirname "$0")" && pwd)
 command -v dials.import >/dev/null 2>&1 || { echo "SKIP: DIALS is not installed (apt-get install dials)"; exit 77; }
 rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
-export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-       OMPI_MCA_rmaps_base_oversubscribe=1
-/usr/bin/python3 - <<'PY'
-import numpy as np
-rng = np.random.default_rng(12345)
-a, b, c, dmin = 50.0, 60.0, 70.0, 1.9
-F = {}
-with open("F.hkl", "w") as fp:
-    for h in range(-27, 28):
-        for k in range(-32, 33):
-            for l in range(-37, 38):
-                if (h, k, l) == (0, 0, 0) or (h / a) ** 2 + (k / b) ** 2 + (l / c) ** 2 > dmin ** -2:
-                    continue
-                key = max((h, k, l), (-h, -k, -l))
-                if key not in F:
-                    F[key] = 100.0 * np.sqrt(rng.exponential(1.0))
-                fp.write("%d %d %d %.4f\n" % (h, k, l, F[key]))
-PY
-launch=""; [ -n "$mpiexec" ] && launch="$mpiexec -np 2"
-set -e
 start=$(date +%s)
-$launch "$bin" -hkl F.hkl --no-fdump -cell 50 60 70 90 90 90 -misset 10 20 30 -N 8 -lambda 1 \
-  -distance 100 -detpixels 512 -pixel 0.2 -water 0.1 -oversample 1 -phi 0 -osc 1 -phisteps 10 \
-  -mosaic 0.2 -mosaic_dom 4 -mosaic_seed 7 -seed 3 -noprogress --physical --frames 36 \
-  --hdf5 sweep.h5 > sim.log
-echo "info simulation: $(( $(date +%s) - start )) s"
-dials.import sweep.h5 > import.log
-dials.find_spots imported.expt nproc=1 > find_spots.log
-dials.index imported.expt strong.refl nproc=1 > index.log || { tail -20 index.log; exit 1; }
-dials.refine indexed.expt indexed.refl nproc=1 > refine.log || { tail -20 refine.log; exit 1; }
-dials.integrate refined.expt refined.refl nproc=1 > integrate.log || { tail -20 integrate.log; exit 1; }
-dials.scale integrated.expt integrated.refl nproc=1 > scale.log || { tail -20 scale.log; exit 1; }
-dials.merge scaled.expt scaled.refl anomalous=False > merge.log 2>&1 || true
+# the worked example, as a user runs it
+NB_BIN=$bin NB_OUT=$dir NB_RANKS=$([ -n "$mpiexec" ] && echo 2 || echo 0) \
+  sh "$here/../../jobs/sweep.sh" > sweep.log 2>&1 || { tail -30 sweep.log; exit 1; }
 echo "info DIALS: $(( $(date +%s) - start )) s in all"
 set +e
 /usr/bin/python3 - <<'PY'
