@@ -984,6 +984,10 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     free(joined);
     bad |= attr_str(sim, "program", m->program);
     bad |= attr_str(sim, "program_version", m->version);
+    /* the job's identity, for nb_nxmx_peek / nb_nxmx_reopen (resume) */
+    bad |= attr_str(sim, "config_hash", m->config_hash ? m->config_hash : "");
+    int64_t dseed = (int64_t)m->default_seed;
+    bad |= attr_write(sim, "default_seed", H5T_NATIVE_INT64, 0, NULL, &dseed);
     bad |= write_params(sim, m, R);
     bad |= attr_i(sim, "mpi_ranks", m->size);
     bad |= write_sf(h, sim, m);

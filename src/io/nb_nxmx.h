@@ -62,6 +62,12 @@ struct nb_nxmx_meta {
     int write_float;                      /* /entry/data/float_image                    */
     int write_int;                        /* /entry/data/int_image                      */
     int gzip_level;                       /* -1: no filter; 0-9: shuffle + deflate      */
+    const char *config_hash;              /* hex string naming the job (NULL: ""), kept
+                                           * as /entry/simulation@config_hash; a resume
+                                           * requires the same                          */
+    long default_seed;                    /* the job's default -seed (time-based unless
+                                           * given), /entry/simulation@default_seed (int64),
+                                           * so that a resumed job reuses it            */
 };
 
 /* A finished frame, as the render left it (identical on every rank). */
