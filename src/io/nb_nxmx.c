@@ -10,8 +10,10 @@
  * nb_nxmx_create writes everything known before the render (per-frame scan axis, cell, UB and
  * provenance; pixel mask; empty carry tables and status); nb_nxmx_write_frame writes one
  * round's image parts (ranks may write different frames); nb_nxmx_frames_done records the
- * finished frames (carry facts and tables, status) and flushes.  No <mpi.h> here (plists come
- * from nb_h5_plists()).
+ * finished frames (carry facts and tables, status) and flushes.  nb_nxmx_close(.., 2, ..)
+ * suspends a series (flushed, @complete = 0); nb_nxmx_reopen checks such a file against the
+ * job and reopens it where nb_nxmx_create would have left it, and nb_nxmx_peek reads the
+ * job's identity from it in one process.  No <mpi.h> here (plists come from nb_h5_plists()).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "nb_nxmx.h"
@@ -20,6 +22,7 @@
 #include <hdf5.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +48,17 @@ struct nb_nxmx {
     int nframes, n_bands;      /* the [nframes][B] of the per-frame tables           */
     int carry_tables;          /* the carry tables exist (not spec mode)             */
     int layout_written;        /* band layout recorded (first nb_nxmx_frames_done)   */
+    int32_t *lay_row0, *lay_nrows; /* that layout [n_bands] (kept to check later rounds) */
     int64_t *p1, *p_star;      /* carry facts per frame, -1 until the frame is done  */
     double *phi_star;          /* rad per frame, NaN until the frame is done         */
+    int keep_file;             /* a failed close must not truncate the file (a file
+                                * nb_nxmx_reopen has not accepted yet is not ours)   */
     struct nb_nxmx_sync sync;
     const char *phase;         /* fault-injection point of the current entry point */
     int bad;                   /* a local failure since the last agreement          */
+    nb_status bad_st;          /* its status: NB_E_OUTPUT, NB_E_INPUT (reopen checks) */
     int failed;                /* agreed: some rank failed; no more collective calls */
+    nb_status failed_st;       /* the agreed status of that failure                  */
     struct nb_err why;         /* first local failure, then the agreed message       */
 };
 
@@ -104,15 +112,35 @@ static const char *space_hint(const struct nb_nxmx *h)
                : "";
 }
 
+static void h5_cause(struct cause *c)
+{
+    memset(c, 0, sizeof *c);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, c);
+}
+
 static void note_fail(struct nb_nxmx *h, const char *what)
 {
     if (!h->bad && !h->failed) {
         struct cause c;
-        memset(&c, 0, sizeof c);
-        H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &c);
+        h5_cause(&c);
         nb_err_set(&h->why, "--hdf5 %s: %s failed%s%s%s%s", h->name, what,
                    c.text[0] ? " (" : "", c.text, c.text[0] ? ")" : "",
                    c.from_system ? "" : space_hint(h));
+        h->bad_st = NB_E_OUTPUT;
+    }
+    h->bad = 1;
+}
+
+/* A local failure with its own message and status (NB_E_INPUT: the file is not the one this
+ * job can resume). */
+NB_PRINTF(3, 4) static void note_msg(struct nb_nxmx *h, nb_status st, const char *fmt, ...)
+{
+    if (!h->bad && !h->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(h->why.msg, sizeof h->why.msg, fmt, ap);
+        va_end(ap);
+        h->bad_st = st;
     }
     h->bad = 1;
 }
@@ -124,10 +152,12 @@ static int coll_ok(struct nb_nxmx *h)
         return 0;
     if (!h->bad && h->phase && nb_fault(h->phase))
         note_fail(h, "an injected failure (NB_FAULT) before a collective call");
-    nb_status st = h->bad ? NB_E_OUTPUT : NB_OK;
+    nb_status st = h->bad ? h->bad_st : NB_OK;
     h->sync.agree(h->sync.ctx, &st, &h->why, -1.0);
-    if (st != NB_OK)
+    if (st != NB_OK) {
         h->failed = 1;
+        h->failed_st = st;
+    }
     return !h->failed;
 }
 
@@ -138,10 +168,11 @@ static int coll_ok(struct nb_nxmx *h)
 static void coll_failed(struct nb_nxmx *h, const char *what)
 {
     note_fail(h, what);
-    nb_status st = NB_E_OUTPUT;
+    nb_status st = h->bad_st;
     if (h->sync.agree(h->sync.ctx, &st, &h->why, h->sync.stuck_after_s) != 0)
         h->sync.stuck(h->sync.ctx, &h->why);
     h->failed = 1;
+    h->failed_st = st != NB_OK ? st : NB_E_OUTPUT;
 }
 
 static herr_t c_write(struct nb_nxmx *h, hid_t d, hid_t type, hid_t ms, hid_t fs,
@@ -170,6 +201,19 @@ static hid_t c_dcreate(struct nb_nxmx *h, hid_t loc, const char *name, hid_t typ
     return d;
 }
 
+/* All of dataset d on every rank (a collective read of a small dataset). */
+static herr_t c_read(struct nb_nxmx *h, hid_t d, hid_t type, void *buf)
+{
+    if (d < 0)
+        note_fail(h, "opening a dataset");
+    if (!coll_ok(h))
+        return -1;
+    herr_t rc = H5Dread(d, type, H5S_ALL, H5S_ALL, h->dxpl, buf);
+    if (rc < 0)
+        coll_failed(h, "reading a dataset");
+    return rc;
+}
+
 static int c_flush(struct nb_nxmx *h)
 {
     if (!coll_ok(h))
@@ -189,7 +233,7 @@ static nb_status c_result(struct nb_nxmx *h, struct nb_err *err)
         return NB_OK;
     if (err)
         *err = h->why;
-    return NB_E_OUTPUT;
+    return h->failed_st;
 }
 
 const char *nb_hdf5_describe(void)
@@ -258,6 +302,150 @@ static int attr_rewrite(hid_t loc, const char *name, hid_t type, const void *buf
     int rc = (a >= 0 && H5Awrite(a, type, buf) >= 0) ? 0 : -1;
     if (a >= 0)
         H5Aclose(a);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ readers (peek, reopen)
+ * Each returns -1, without an HDF5 error stack printed, when the item is missing or is not
+ * what the writer writes; they never change the file. */
+
+/* The attribute `name` of loc if it exists with `n` elements of class `cls`, else -1. */
+static hid_t attr_open_checked(hid_t loc, const char *name, H5T_class_t cls, hssize_t n)
+{
+    if (loc < 0 || H5Aexists(loc, name) <= 0)
+        return -1;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
+    int ok = t >= 0 && sp >= 0 && H5Tget_class(t) == cls &&
+             H5Sget_simple_extent_npoints(sp) == n;
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (!ok && a >= 0) {
+        H5Aclose(a);
+        a = -1;
+    }
+    return a;
+}
+
+/* 1 when that attribute exists as attr_open_checked() wants it. */
+static int attr_has(hid_t loc, const char *name, H5T_class_t cls, hssize_t n)
+{
+    hid_t a = attr_open_checked(loc, name, cls, n);
+    if (a < 0)
+        return 0;
+    H5Aclose(a);
+    return 1;
+}
+
+/* An integer scalar attribute, converted to int64. */
+static int attr_read_i64(hid_t loc, const char *name, int64_t *v)
+{
+    hid_t a = attr_open_checked(loc, name, H5T_INTEGER, 1);
+    int rc = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
+/* n values of a numeric array attribute (class cls) as `type`. */
+static int attr_read_arr(hid_t loc, const char *name, H5T_class_t cls, hid_t type, hssize_t n,
+                         void *buf)
+{
+    hid_t a = attr_open_checked(loc, name, cls, n);
+    int rc = a >= 0 && H5Aread(a, type, buf) >= 0 ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
+/* A scalar string attribute (fixed or variable length), malloc'd; NULL if missing. */
+static char *attr_read_str(hid_t loc, const char *name)
+{
+    hid_t a = attr_open_checked(loc, name, H5T_STRING, 1);
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+    char *s = NULL;
+    if (t >= 0 && H5Tis_variable_str(t) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        char *v = NULL;
+        if (mt >= 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Aread(a, mt, &v) >= 0 && v)
+            s = strdup(v);
+        if (v)
+            H5free_memory(v);
+        if (mt >= 0)
+            H5Tclose(mt);
+    } else if (t >= 0) {
+        size_t n = H5Tget_size(t);
+        hid_t mt = H5Tcopy(t); /* fixed-length ASCII: the file's type is also the memory's */
+        s = n > 0 && n < (1u << 20) && mt >= 0 ? calloc(n + 1, 1) : NULL;
+        if (s && H5Aread(a, mt, s) < 0) {
+            free(s);
+            s = NULL;
+        }
+        if (mt >= 0)
+            H5Tclose(mt);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return s;
+}
+
+/* The group at `path` (absolute, components checked one by one), or -1. */
+static hid_t group_open_checked(hid_t file, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = strchr(buf + 1, '/');; p = strchr(p + 1, '/')) {
+        if (p)
+            *p = '\0';
+        if (H5Lexists(file, buf, H5P_DEFAULT) <= 0)
+            return -1;
+        if (!p)
+            break;
+        *p = '/';
+    }
+    return H5Gopen2(file, path, H5P_DEFAULT); /* fails on a dataset */
+}
+
+/* The kinds of dataset element the writer uses. */
+enum elem { E_I32, E_F32, E_U16, E_U8 };
+
+/* 0 when loc/name is a dataset of `rank` dims `dims` and element kind e; -1 missing (or not
+ * a dataset), -2 another shape, -3 another element type. */
+static int dset_check(hid_t loc, const char *name, int rank, const hsize_t *dims, enum elem e)
+{
+    if (loc < 0 || H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT); /* fails on a group */
+    if (d < 0)
+        return -1;
+    hid_t sp = d >= 0 ? H5Dget_space(d) : -1, t = d >= 0 ? H5Dget_type(d) : -1;
+    hsize_t got[8];
+    int rc = sp >= 0 && t >= 0 ? 0 : -1;
+    if (rc == 0 && (H5Sget_simple_extent_ndims(sp) != rank ||
+                    H5Sget_simple_extent_dims(sp, got, NULL) != rank))
+        rc = -2;
+    for (int i = 0; rc == 0 && i < rank; i++)
+        if (got[i] != dims[i])
+            rc = -2;
+    if (rc == 0) {
+        H5T_class_t cls = H5Tget_class(t);
+        size_t size = H5Tget_size(t);
+        H5T_sign_t sign = cls == H5T_INTEGER ? H5Tget_sign(t) : H5T_SGN_ERROR;
+        int ok = e == E_F32 ? cls == H5T_FLOAT && size == 4
+                 : e == E_I32 ? cls == H5T_INTEGER && size == 4 && sign == H5T_SGN_2
+                 : cls == H5T_INTEGER && size == (e == E_U16 ? 2u : 1u) && sign == H5T_SGN_NONE;
+        if (!ok)
+            rc = -3;
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(d);
     return rc;
 }
 
@@ -984,6 +1172,10 @@ static int write_simulation(struct nb_nxmx *h, hid_t entry, const struct nb_nxmx
     free(joined);
     bad |= attr_str(sim, "program", m->program);
     bad |= attr_str(sim, "program_version", m->version);
+    /* the job's identity, for nb_nxmx_peek / nb_nxmx_reopen (resume) */
+    bad |= attr_str(sim, "config_hash", m->config_hash ? m->config_hash : "");
+    int64_t dseed = (int64_t)m->default_seed;
+    bad |= attr_write(sim, "default_seed", H5T_NATIVE_INT64, 0, NULL, &dseed);
     bad |= write_params(sim, m, R);
     bad |= attr_i(sim, "mpi_ranks", m->size);
     bad |= write_sf(h, sim, m);
@@ -1086,7 +1278,9 @@ static int handle_init(struct nb_nxmx *h, const struct nb_nxmx_meta *m)
     h->p1 = malloc(sizeof(int64_t) * (size_t)h->nframes);
     h->p_star = malloc(sizeof(int64_t) * (size_t)h->nframes);
     h->phi_star = malloc(sizeof(double) * (size_t)h->nframes);
-    if (!h->p1 || !h->p_star || !h->phi_star)
+    h->lay_row0 = malloc(sizeof(int32_t) * (size_t)h->n_bands);
+    h->lay_nrows = malloc(sizeof(int32_t) * (size_t)h->n_bands);
+    if (!h->p1 || !h->p_star || !h->phi_star || !h->lay_row0 || !h->lay_nrows)
         return -1;
     for (int i = 0; i < h->nframes; i++) {
         h->p1[i] = h->p_star[i] = -1;
@@ -1100,18 +1294,20 @@ static void handle_free(struct nb_nxmx *h)
     free(h->p1);
     free(h->p_star);
     free(h->phi_star);
+    free(h->lay_row0);
+    free(h->lay_nrows);
     free(h->name);
     free(h->file_path);
     free(h);
 }
 
-nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
-                         const struct nb_nxmx_sync *sync, struct nb_nxmx **out,
-                         struct nb_err *err)
+/* A new handle with its own state and property lists (failures noted), or NULL when even the
+ * handle cannot be allocated (then every rank has agreed on NB_E_NOMEM, message in err). */
+static struct nb_nxmx *handle_new(const char *file, const char *name,
+                                  const struct nb_nxmx_meta *m, const struct nb_nxmx_sync *sync,
+                                  struct nb_err *err)
 {
     struct nb_nxmx *h = calloc(1, sizeof *h);
-    double R[3][3];
-    *out = NULL;
     if (!h || !(h->name = strdup(name)) || !(h->file_path = strdup(file))) {
         if (h)
             free(h->name);
@@ -1119,10 +1315,11 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
         nb_err_set(err, "--hdf5 %s: out of memory", name);
         nb_status st = NB_E_NOMEM;
         sync->agree(sync->ctx, &st, err, -1.0);
-        return st;
+        return NULL;
     }
     h->sync = *sync;
-    h->phase = "h5-create";
+    h->phase = "h5-create"; /* nb_nxmx_reopen too: the same point of failure tests */
+    h->bad_st = h->failed_st = NB_E_OUTPUT;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors become one line from us, not a stack */
     if (handle_init(h, m) != 0)
         note_fail(h, h->nframes < 1 || !m->frames || h->n_bands < 1
@@ -1130,6 +1327,18 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
                          : "allocating the per-frame carry facts");
     if (nb_h5_plists(&h->fapl, &h->dxpl) != 0)
         note_fail(h, "setting up the property lists");
+    return h;
+}
+
+nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
+                         const struct nb_nxmx_sync *sync, struct nb_nxmx **out,
+                         struct nb_err *err)
+{
+    double R[3][3];
+    *out = NULL;
+    struct nb_nxmx *h = handle_new(file, name, m, sync, err);
+    if (!h)
+        return NB_E_NOMEM;
     if (coll_ok(h)) {
         h->file = H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, h->fapl);
         if (h->file < 0)
@@ -1143,6 +1352,269 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
     nb_status st = c_result(h, err);
     *out = h; /* even after a failure: nb_nxmx_close() releases it on every rank */
     return st;
+}
+
+/* ------------------------------------------------------------------ resume */
+
+/* The checks of nb_nxmx_reopen (formats.md §11.4 rule 3), in a fixed order, reading only:
+ * every rank sees the same file and meta, so every rank stops at the same check. */
+static void reopen_check(struct nb_nxmx *h, const struct nb_nxmx_meta *m, const char *file)
+{
+    const char *ours_hash = m->config_hash ? m->config_hash : "";
+    const char *n = h->name;
+    hid_t sim = group_open_checked(h->file, "/entry/simulation");
+    hid_t data = group_open_checked(h->file, "/entry/data");
+    hid_t carry = sim >= 0 ? group_open_checked(h->file, "/entry/simulation/carry") : -1;
+    hid_t st = sim >= 0 ? group_open_checked(h->file, "/entry/simulation/status") : -1;
+    char *hash = sim >= 0 ? attr_read_str(sim, "config_hash") : NULL;
+    char *ver = sim >= 0 ? attr_read_str(sim, "program_version") : NULL;
+    char *mode = carry >= 0 ? attr_read_str(carry, "mode") : NULL;
+    int64_t nframes = 0, bands = 0, complete = 0;
+    const hsize_t nf = (hsize_t)h->nframes, B = (hsize_t)h->n_bands;
+    const hsize_t img[3] = {nf, (hsize_t)h->spixels, (hsize_t)h->fpixels}, bd[2] = {nf, B};
+    static const char *const what[] = {"", "is missing", "has another shape",
+                                       "has another type"};
+    int rc;
+#define NOT_OURS(item)                                                                        \
+    note_msg(h, NB_E_INPUT, "--hdf5 %s: %s is not a nanobragg series file: missing %s", n,   \
+             file, item)
+    if (sim < 0)
+        NOT_OURS("/entry/simulation");
+    else if (!hash)
+        NOT_OURS("/entry/simulation@config_hash");
+    else if (strcmp(hash, ours_hash) != 0)
+        note_msg(h, NB_E_INPUT,
+                 "--hdf5 %s: %s was written by a different job (configuration %s here %s): "
+                 "resume only the same command line with the same inputs",
+                 n, file, hash, ours_hash);
+    else if (!ver)
+        NOT_OURS("/entry/simulation@program_version");
+    else if (strcmp(ver, m->version) != 0)
+        note_msg(h, NB_E_INPUT,
+                 "--hdf5 %s: %s was written by version %s, this is %s: resume with the same "
+                 "program",
+                 n, file, ver, m->version);
+    else if (attr_read_i64(sim, "nframes", &nframes) != 0)
+        NOT_OURS("/entry/simulation@nframes");
+    else if (nframes != h->nframes)
+        note_msg(h, NB_E_INPUT, "--hdf5 %s: %s holds %lld frames, this job %d", n, file,
+                 (long long)nframes, h->nframes);
+    else if ((rc = dset_check(data, "data", 3, img, h->noise ? E_I32 : E_F32)) != 0)
+        note_msg(h, NB_E_INPUT,
+                 "--hdf5 %s: %s: /entry/data/data %s (this job: %s [%d][%d][%d])", n, file,
+                 what[-rc], h->noise ? "int32 noise counts" : "float32", h->nframes,
+                 h->spixels, h->fpixels);
+    else if (attr_read_i64(sim, "bands_per_frame", &bands) != 0)
+        NOT_OURS("/entry/simulation@bands_per_frame");
+    else if (bands != h->n_bands)
+        note_msg(h, NB_E_INPUT,
+                 "--hdf5 %s: %s was written with %lld bands per frame, this job %d: resume "
+                 "with the same number of ranks and --bands-per-frame",
+                 n, file, (long long)bands, h->n_bands);
+    else if ((rc = dset_check(data, "float_image", 3, img, E_F32)) != (h->write_float ? 0 : -1))
+        note_msg(h, NB_E_INPUT, "--hdf5 %s: %s: /entry/data/float_image %s, this job %s it", n,
+                 file, rc == 0 ? "is present" : what[-rc],
+                 h->write_float ? "writes" : "does not write");
+    else if ((rc = dset_check(data, "int_image", 3, img, E_U16)) != (h->write_int ? 0 : -1))
+        note_msg(h, NB_E_INPUT, "--hdf5 %s: %s: /entry/data/int_image %s, this job %s it", n,
+                 file, rc == 0 ? "is present" : what[-rc],
+                 h->write_int ? "writes" : "does not write");
+    else if (!mode || !attr_has(carry, "p1", H5T_INTEGER, (hssize_t)nf) ||
+             !attr_has(carry, "phi_star", H5T_FLOAT, (hssize_t)nf) ||
+             !attr_has(carry, "interp_latch_index", H5T_INTEGER, (hssize_t)nf))
+        NOT_OURS("the carry facts /entry/simulation/carry@mode, @p1, @phi_star, "
+                 "@interp_latch_index of this size");
+    else if (strcmp(mode, h->carry_tables ? "c-parity" : "spec") != 0)
+        note_msg(h, NB_E_INPUT, "--hdf5 %s: %s has carry mode %s, this job %s", n, file, mode,
+                 h->carry_tables ? "c-parity" : "spec");
+    else if (attr_read_i64(st, "complete", &complete) != 0 ||
+             dset_check(st, "frames_done", 1, &nf, E_U8) != 0 ||
+             dset_check(st, "bands_done", 2, bd, E_U8) != 0)
+        NOT_OURS("the status record /entry/simulation/status (@complete, frames_done, "
+                 "bands_done) of this size");
+#undef NOT_OURS
+    free(hash);
+    free(ver);
+    free(mode);
+    if (st >= 0)
+        H5Gclose(st);
+    if (carry >= 0)
+        H5Gclose(carry);
+    if (data >= 0)
+        H5Gclose(data);
+    if (sim >= 0)
+        H5Gclose(sim);
+}
+
+/* What nb_nxmx_create leaves in the handle, from the file: the image datasets and the
+ * status group open, the per-frame carry facts and the band layout (when recorded) in
+ * memory; then done[] from status/frames_done, read on every rank. */
+static void reopen_handles(struct nb_nxmx *h, uint8_t *done)
+{
+    const hssize_t nf = h->nframes, B = h->n_bands;
+    h->d_data = H5Dopen2(h->file, "/entry/data/data", H5P_DEFAULT);
+    if (h->write_float)
+        h->d_float = H5Dopen2(h->file, "/entry/data/float_image", H5P_DEFAULT);
+    if (h->write_int)
+        h->d_int = H5Dopen2(h->file, "/entry/data/int_image", H5P_DEFAULT);
+    h->status = H5Gopen2(h->file, "/entry/simulation/status", H5P_DEFAULT);
+    if (h->d_data < 0 || (h->write_float && h->d_float < 0) || (h->write_int && h->d_int < 0) ||
+        h->status < 0)
+        note_fail(h, "opening the image datasets");
+    hid_t sim = H5Gopen2(h->file, "/entry/simulation", H5P_DEFAULT);
+    hid_t carry = sim >= 0 ? H5Gopen2(sim, "carry", H5P_DEFAULT) : -1;
+    if (attr_read_arr(carry, "p1", H5T_INTEGER, H5T_NATIVE_INT64, nf, h->p1) != 0 ||
+        attr_read_arr(carry, "phi_star", H5T_FLOAT, H5T_NATIVE_DOUBLE, nf, h->phi_star) != 0 ||
+        attr_read_arr(carry, "interp_latch_index", H5T_INTEGER, H5T_NATIVE_INT64, nf,
+                      h->p_star) != 0)
+        note_fail(h, "reading the carry facts");
+    /* the band layout, written with the first finished frames (§11.3 @band_row0/@band_nrows) */
+    htri_t has = sim >= 0 ? H5Aexists(sim, "band_row0") : -1;
+    if (has > 0) {
+        if (attr_read_arr(sim, "band_row0", H5T_INTEGER, H5T_NATIVE_INT32, B, h->lay_row0) != 0 ||
+            attr_read_arr(sim, "band_nrows", H5T_INTEGER, H5T_NATIVE_INT32, B, h->lay_nrows) != 0)
+            note_msg(h, NB_E_INPUT,
+                     "--hdf5 %s: %s: /entry/simulation@band_row0/@band_nrows are not the "
+                     "layout of %d bands",
+                     h->name, h->file_path, h->n_bands);
+        h->layout_written = 1;
+    } else if (has < 0) {
+        note_fail(h, "reading the band layout");
+    }
+    if (carry >= 0)
+        H5Gclose(carry);
+    if (sim >= 0)
+        H5Gclose(sim);
+    hid_t fd = h->status >= 0 ? H5Dopen2(h->status, "frames_done", H5P_DEFAULT) : -1;
+    uint8_t *buf = malloc((size_t)h->nframes);
+    if (!buf)
+        note_fail(h, "allocating the frame list");
+    static uint8_t dummy[1];
+    /* collective: every rank reads all of it (after a local failure no rank does: coll_ok) */
+    if (c_read(h, fd, H5T_NATIVE_UINT8, buf ? buf : dummy) >= 0 && done)
+        for (int i = 0; i < h->nframes; i++)
+            done[i] = buf[i] ? 1 : 0;
+    free(buf);
+    if (fd >= 0)
+        H5Dclose(fd);
+}
+
+/* status@resumed: the start times of the resumed runs, space-separated (a string attribute
+ * cannot grow: delete and write again). */
+static void record_resume(struct nb_nxmx *h, const char *start_time)
+{
+    char *prev = attr_read_str(h->status, "resumed");
+    size_t len = (prev ? strlen(prev) + 1 : 0) + strlen(start_time) + 1;
+    char *all = malloc(len);
+    if (!all) {
+        note_fail(h, "allocating the resume record");
+    } else {
+        snprintf(all, len, "%s%s%s", prev ? prev : "", prev ? " " : "", start_time);
+        if ((prev && H5Adelete(h->status, "resumed") < 0) ||
+            attr_str(h->status, "resumed", all) != 0)
+            note_fail(h, "recording the resume");
+    }
+    free(all);
+    free(prev);
+}
+
+nb_status nb_nxmx_reopen(const char *file, const char *name, const struct nb_nxmx_meta *m,
+                         const struct nb_nxmx_sync *sync, struct nb_nxmx **out, uint8_t *done,
+                         struct nb_err *err)
+{
+    *out = NULL;
+    if (done && m->nframes > 0)
+        memset(done, 0, (size_t)m->nframes);
+    struct nb_nxmx *h = handle_new(file, name, m, sync, err);
+    if (!h)
+        return NB_E_NOMEM;
+    h->keep_file = 1; /* not ours to discard until it has passed the checks */
+    if (coll_ok(h)) {
+        h->file = H5Fopen(file, H5F_ACC_RDWR, h->fapl);
+        if (h->file < 0) {
+            struct cause c;
+            h5_cause(&c);
+            note_msg(h, NB_E_INPUT, "--hdf5 %s: cannot reopen %s to resume (%s)", name, file,
+                     c.text[0] ? c.text : "not an HDF5 file");
+            coll_failed(h, "reopening the file");
+        }
+    }
+    if (coll_ok(h))
+        reopen_check(h, m, file); /* reads only: the file is unchanged when it is refused */
+    if (coll_ok(h))
+        reopen_handles(h, done);
+    if (coll_ok(h)) {
+        record_resume(h, m->start_time);
+        c_flush(h);
+    }
+    nb_status st = c_result(h, err);
+    if (st == NB_OK)
+        h->keep_file = 0; /* from here on the file is this job's, as after nb_nxmx_create */
+    else if (done)
+        memset(done, 0, (size_t)h->nframes);
+    *out = h; /* even after a failure: nb_nxmx_close() releases it on every rank */
+    return st;
+}
+
+nb_status nb_nxmx_peek(const char *file, struct nb_nxmx_peek *out, struct nb_err *err)
+{
+    memset(out, 0, sizeof *out);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        struct cause c;
+        h5_cause(&c);
+        nb_err_set(err, "%s: not an HDF5 file (%s)", file,
+                   c.text[0] ? c.text : "cannot open it");
+        return NB_E_INPUT;
+    }
+    hid_t sim = group_open_checked(f, "/entry/simulation");
+    hid_t st = sim >= 0 ? group_open_checked(f, "/entry/simulation/status") : -1;
+    char *hash = sim >= 0 ? attr_read_str(sim, "config_hash") : NULL;
+    char *ver = sim >= 0 ? attr_read_str(sim, "program_version") : NULL;
+    int64_t seed = 0, nframes = 0, bands = 0, complete = 0;
+    const char *missing = NULL;
+    if (sim < 0)
+        missing = "/entry/simulation";
+    else if (!hash)
+        missing = "/entry/simulation@config_hash";
+    else if (attr_read_i64(sim, "default_seed", &seed) != 0)
+        missing = "/entry/simulation@default_seed";
+    else if (attr_read_i64(sim, "nframes", &nframes) != 0 || nframes < 1 || nframes > INT32_MAX)
+        missing = "/entry/simulation@nframes";
+    else if (attr_read_i64(sim, "bands_per_frame", &bands) != 0 || bands < 1 ||
+             bands > INT32_MAX)
+        missing = "/entry/simulation@bands_per_frame";
+    else if (!ver)
+        missing = "/entry/simulation@program_version";
+    else if (st < 0)
+        missing = "/entry/simulation/status";
+    else if (attr_read_i64(st, "complete", &complete) != 0)
+        missing = "/entry/simulation/status@complete";
+    if (!missing) {
+        out->default_seed = (long)seed;
+        snprintf(out->config_hash, sizeof out->config_hash, "%s", hash);
+        out->nframes = (int)nframes;
+        out->bands_per_frame = (int)bands;
+        out->complete = complete != 0;
+        snprintf(out->version, sizeof out->version, "%s", ver);
+    }
+    free(hash);
+    free(ver);
+    if (st >= 0)
+        H5Gclose(st);
+    if (sim >= 0)
+        H5Gclose(sim);
+    int closed = H5Fclose(f) >= 0;
+    if (missing) {
+        nb_err_set(err, "%s: not a nanobragg series file: missing %s", file, missing);
+        return NB_E_INPUT;
+    }
+    if (!closed) {
+        nb_err_set(err, "%s: closing the file failed", file);
+        return NB_E_INPUT;
+    }
+    return NB_OK;
 }
 
 /* ------------------------------------------------------------------ frames */
@@ -1242,8 +1714,8 @@ static int write_band_layout(struct nb_nxmx *h, hid_t sim, hid_t carry,
         bad = 1;
     } else {
         for (int b = 0; b < B; b++) {
-            r0[b] = bands[b].row0;
-            nr[b] = bands[b].n_rows;
+            r0[b] = h->lay_row0[b] = bands[b].row0;
+            nr[b] = h->lay_nrows[b] = bands[b].n_rows;
         }
         hsize_t nb = (hsize_t)B;
         bad |= attr_write(sim, "band_row0", H5T_NATIVE_INT32, 1, &nb, r0);
@@ -1314,6 +1786,28 @@ static int write_status_rows(struct nb_nxmx *h, const int *fr, int n)
     return bad ? -1 : 0;
 }
 
+/* 0 when the n records' band layouts all equal the one recorded (if any); else a failure
+ * noted (records are identical on every rank: so is the outcome). */
+static int check_layout(struct nb_nxmx *h, const struct nb_nxmx_done *const *rp, int n)
+{
+    const struct nb_nxmx_band *first = rp[0]->bands;
+    const int32_t *r0 = h->layout_written ? h->lay_row0 : NULL;
+    for (int k = 0; k < n; k++)
+        for (int b = 0; b < h->n_bands; b++) {
+            const struct nb_nxmx_band *x = &rp[k]->bands[b];
+            int want0 = r0 ? r0[b] : first[b].row0;
+            int wantn = r0 ? h->lay_nrows[b] : first[b].n_rows;
+            if (x->row0 != want0 || x->n_rows != wantn) {
+                note_msg(h, NB_E_INTERNAL,
+                         "--hdf5 %s: frame %d: band %d covers rows %d+%d, the file's band "
+                         "layout %d+%d",
+                         h->name, rp[k]->frame, b, x->row0, x->n_rows, want0, wantn);
+                return -1;
+            }
+        }
+    return 0;
+}
+
 nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_done *recs,
                               struct nb_err *err)
 {
@@ -1327,6 +1821,10 @@ nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_don
     hid_t carry = sim >= 0 ? H5Gopen2(sim, "carry", H5P_DEFAULT) : -1;
     if (carry < 0)
         note_fail(h, "opening the carry cache");
+    /* one band layout per file (the tables' columns are its bands): a resumed job keeps the
+     * layout recorded before */
+    if (nf > 0 && !h->bad)
+        check_layout(h, rp, nf);
     if (nf > 0 && !h->bad) {
         for (int k = 0; k < nf; k++) {
             h->p1[fr[k]] = rp[k]->p1;
@@ -1337,7 +1835,7 @@ nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_don
         bad |= attr_rewrite(carry, "phi_star", H5T_NATIVE_DOUBLE, h->phi_star);
         bad |= attr_rewrite(carry, "interp_latch_index", H5T_NATIVE_INT64, h->p_star);
         if (!h->layout_written) {
-            bad |= write_band_layout(h, sim, carry, recs[0].bands);
+            bad |= write_band_layout(h, sim, carry, rp[0]->bands);
             h->layout_written = 1;
         }
         if (h->carry_tables)
@@ -1437,15 +1935,19 @@ nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct 
     if (!h)
         return NB_OK;
     h->phase = "h5-close";
-    if (ok && !h->failed && h->status >= 0) {
+    if (ok == 1 && !h->failed && h->status >= 0) {
         mark_complete(h, end_time);
         c_flush(h); /* everything on disk before the close, which then has little to write */
+    } else if (ok == 2 && !h->failed) {
+        c_flush(h); /* suspended: @complete stays 0, frames_done tells what to resume */
     }
-    if (!ok && !h->failed)
+    if (!ok && !h->failed) {
         h->failed = 1; /* the caller's agreed failure: no more collective calls but the close */
+        h->failed_st = NB_E_OUTPUT;
+    }
     if (ok) /* so that no rank closes while another still writes */
         coll_ok(h);
-    if (h->failed && h->rank == 0 && h->file_path) {
+    if (h->failed && ok != 2 && !h->keep_file && h->rank == 0 && h->file_path) {
         /* the file will be discarded: give its space back first, so that the close can
          * write what HDF5 still holds even when the disk or quota is full */
         (void)truncate(h->file_path, 0);
@@ -1455,7 +1957,7 @@ nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct 
     if (st != NB_OK && !h->failed)
         nb_err_set(&h->why, "--hdf5 %s: closing the file failed", h->name);
     if (h->failed)
-        st = NB_E_OUTPUT;
+        st = h->failed_st;
     if (st != NB_OK && err)
         *err = h->why;
     handle_free(h);

@@ -62,6 +62,12 @@ struct nb_nxmx_meta {
     int write_float;                      /* /entry/data/float_image                    */
     int write_int;                        /* /entry/data/int_image                      */
     int gzip_level;                       /* -1: no filter; 0-9: shuffle + deflate      */
+    const char *config_hash;              /* hex string naming the job (NULL: ""), kept
+                                           * as /entry/simulation@config_hash; a resume
+                                           * requires the same                          */
+    long default_seed;                    /* the job's default -seed (time-based unless
+                                           * given), /entry/simulation@default_seed (int64),
+                                           * so that a resumed job reuses it            */
 };
 
 /* A finished frame, as the render left it (identical on every rank). */
@@ -86,6 +92,16 @@ struct nb_nxmx_sync {
     double stuck_after_s;
 };
 
+/* What nb_nxmx_peek() reads of an existing file (strings NUL-terminated, cut to fit). */
+struct nb_nxmx_peek {
+    long default_seed;                    /* /entry/simulation@default_seed             */
+    char config_hash[80];                 /* /entry/simulation@config_hash              */
+    int nframes;                          /* /entry/simulation@nframes                  */
+    int bands_per_frame;                  /* /entry/simulation@bands_per_frame          */
+    int complete;                         /* /entry/simulation/status@complete          */
+    char version[256];                    /* /entry/simulation@program_version          */
+};
+
 /* Create `file` (truncating it) collectively and write everything that does not depend on the
  * render: the [nframes][slow][fast] image datasets (one chunk per frame), the per-frame scan
  * axis, cell and UB, provenance, the structure factors once, the pixel mask, the status record
@@ -93,6 +109,32 @@ struct nb_nxmx_sync {
  * failure: every rank must then call nb_nxmx_close(*out, 0, ...). */
 nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxmx_meta *m,
                          const struct nb_nxmx_sync *sync, struct nb_nxmx **out,
+                         struct nb_err *err);
+/* NOT collective: one process alone (rank 0, before the others know anything; no MPI).
+ * Opens `file` read-only with HDF5's default driver, reads the items of struct nb_nxmx_peek
+ * and closes the file and every object in it.  NB_E_INPUT with one line in err when the file
+ * is not an HDF5 file or cannot be opened ("<file>: not an HDF5 file (...)"), corrupt or
+ * truncated (the same, or a missing item), or lacks an item ("<file>: not a nanobragg series
+ * file: missing /entry/simulation@config_hash"); never modifies the file. */
+nb_status nb_nxmx_peek(const char *file, struct nb_nxmx_peek *out, struct nb_err *err);
+/* Collective, like nb_nxmx_create: reopen a file that a stopped or killed job left (read-write,
+ * with this build's property lists) to write the frames it lacks.  Checks, without changing
+ * anything, that @config_hash equals m->config_hash, @program_version m->version, @nframes
+ * m->nframes, @bands_per_frame m->bands_per_frame, /entry/data/data is [nframes][spixels]
+ * [fpixels] of the type m->noise implies, float_image / int_image exist exactly when
+ * m->write_float / m->write_int, and the carry and status records have their sizes; a
+ * mismatch is NB_E_INPUT with one line in err (the file is then left as it was: the close
+ * after it does not truncate it).  Then it opens what the write path needs, reloads the
+ * per-frame carry facts and the band layout that nb_nxmx_frames_done keeps in memory, copies
+ * status/frames_done into done[nframes] (the same on every rank; 1 = frame complete, keep
+ * it), appends m->start_time to the string attribute status@resumed (space-separated, one
+ * time per resume; @started is kept) and flushes.  The caller then writes the frames with
+ * done[i] == 0 (write_frame + frames_done) exactly as in a fresh run; the other entries,
+ * argv included (a resumed command line carries --resume), are not compared: the
+ * configuration hash stands for them.  *out is set even on failure: every rank must then
+ * call nb_nxmx_close(*out, 0, ...). */
+nb_status nb_nxmx_reopen(const char *file, const char *name, const struct nb_nxmx_meta *m,
+                         const struct nb_nxmx_sync *sync, struct nb_nxmx **out, uint8_t *done,
                          struct nb_err *err);
 /* Collective over the whole group: every rank writes its part of the frame its rank group
  * rendered in this round (`frame` may differ between ranks; -1: nothing this round): float
@@ -107,10 +149,14 @@ nb_status nb_nxmx_write_frame(struct nb_nxmx *h, int frame, int row0, int n_rows
  * keeps every frame recorded done.  The same n and recs on every rank. */
 nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_done *recs,
                               struct nb_err *err);
-/* ok: set @complete = 1 and close.  !ok (an agreed failure): close without further
- * collective writes.  Every rank, always; frees h; NULL-safe.  Returns this rank's status:
- * the caller then agrees on it -- with a deadline where it failed, since the other ranks may
- * be stuck inside the close. */
+/* ok == 1: set @complete = 1 and close.  ok == 0 (an agreed failure): close without further
+ * collective writes (rank 0 first truncates a file this handle created, which the caller
+ * then discards; a file nb_nxmx_reopen refused is left untouched).  ok == 2 (stopped,
+ * resumable: SIGTERM): collective flush, then close every object and the file, leaving
+ * @complete = 0 and every frame recorded done, for nb_nxmx_reopen; never truncates (after an
+ * earlier failure it closes as ok == 0 does, but keeps the file).  Every rank, always; frees
+ * h; NULL-safe.  Returns this rank's status: the caller then agrees on it -- with a deadline
+ * where it failed, since the other ranks may be stuck inside the close. */
 nb_status nb_nxmx_close(struct nb_nxmx *h, int ok, const char *end_time, struct nb_err *err);
 
 /* Before any other HDF5 call / at the very end of the program: HDF5 is shut down explicitly,

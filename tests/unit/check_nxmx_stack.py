@@ -149,6 +149,12 @@ def check_file(path, noise):
               and st.attrs["finished"] == b"2026-01-01T00:00:09Z", f"{tag}: @started/@finished")
         check(h["/entry/end_time_estimated"][()] == b"2026-01-01T00:00:09Z",
               f"{tag}: end_time_estimated")
+        # the job's identity (resume)
+        check(sim.attrs["config_hash"] == b"abc123",
+              f"{tag}: @config_hash {sim.attrs['config_hash']!r}")
+        check(int(sim.attrs["default_seed"]) == 4242
+              and sim.attrs["default_seed"].dtype == np.int64,
+              f"{tag}: @default_seed {sim.attrs['default_seed']!r}")
         # unchanged single-valued fields still there
         for p in ("/entry/instrument/beam/incident_wavelength",
                   "/entry/instrument/beam/total_flux",

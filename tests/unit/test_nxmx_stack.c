@@ -122,6 +122,8 @@ static void fill_meta(struct scene *x, const struct nb_nxmx_frame *fr, int noise
     m->write_float = noise;
     m->write_int = noise;
     m->gzip_level = noise ? 6 : -1;
+    m->config_hash = "abc123";
+    m->default_seed = 4242;
 }
 
 /* The record of a finished frame i (one band over the whole detector). */
