@@ -13,7 +13,7 @@
 # usage: resume.sh <nanobragg> <mpiexec or ""> <scratch>
 bin=$1; mpiexec=$2; dir=$3
 . "$(dirname "$0")/../failure/common.sh"
-fresh "$dir"
+fresh "$dir"; dir=$(pwd)
 A="-default_F 100 -cell 70 80 90 90 90 90 -distance 80 -detpixels 96 -pixel 0.2 -N 4 -lambda 1.5 \
  -phisteps 6 -mosaic 0.5 -mosaic_dom 6 -mosaic_seed 3 -water 200 -noprogress -seed 7 -osc 0.5 -oversample 2"
 S="--frames 10 -noisefile n_###.img --hdf5 sweep.h5"
@@ -21,9 +21,9 @@ S="--frames 10 -noisefile n_###.img --hdf5 sweep.h5"
 # the data an uninterrupted run gives
 mkdir ref && (cd ref && "$bin" $A $S > out.txt 2> err.txt) || { bad "reference run failed"; exit 1; }
 same_data() { # folder -> 0 when its sweep.h5 holds the reference's data, complete
-  /usr/bin/python3 - "$1" <<'PY'
+  /usr/bin/python3 - "$1" "$dir/ref/sweep.h5" <<'PY'
 import sys, h5py, numpy as np
-with h5py.File("ref/sweep.h5", "r") as r, h5py.File(sys.argv[1] + "/sweep.h5", "r") as f:
+with h5py.File(sys.argv[2], "r") as r, h5py.File(sys.argv[1] + "/sweep.h5", "r") as f:
     for d in ("/entry/data/data", "/entry/sample/transformations/phi", "/entry/sample/unit_cell",
               "/entry/simulation/frames/seed", "/entry/simulation/carry/in_vectors"):
         if not np.array_equal(r[d][()], f[d][()]):
