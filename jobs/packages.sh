@@ -15,4 +15,5 @@ nb_install_packages() {
   fi
 }
 NB_BUILD_PACKAGES="build-essential cmake gzip libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools python3-h5py python3-numpy"
-NB_TEST_PACKAGES="$NB_BUILD_PACKAGES dials clang libclang-rt-14-dev libomp-dev"
+# slurm-wlm (slurmctld, slurmd, clients, the pmix plugin) and munge: the real-Slurm test
+NB_TEST_PACKAGES="$NB_BUILD_PACKAGES dials clang libclang-rt-14-dev libomp-dev slurm-wlm munge"

@@ -11,7 +11,8 @@
 #   build-fuzz/        libFuzzer targets, NB_FUZZ_SECONDS (default 10) per target
 # The golden tests read the vendored copy of the reference outputs (tests/golden/data).
 # NB_TEST_QUICK=1 builds only the first two.  Tests labelled `slow` (MPI runs with 100+
-# ranks, DIALS) run in CI (CI=true) or with NB_TEST_SLOW=1.
+# ranks, DIALS, a real Slurm on this host) run in CI (CI=true) or with NB_TEST_SLOW=1, in
+# build/ only.
 # Exit status: non-zero if anything failed.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,7 +71,7 @@ if [ "${NB_TEST_QUICK:-0}" != 1 ]; then
 fi
 
 if [ $slow = 1 ]; then
-  stamp "slow tests (MPI with 100+ ranks, DIALS)"
+  stamp "slow tests (MPI with 100+ ranks, DIALS, Slurm)"
   # one at a time: with two 100+-process runs at once on a machine loaded by other work, one
   # run once ended with Open MPI reporting a process that exited without MPI_Finalize
   (cd build && ctest -j1 --output-on-failure --timeout 1200 -L slow)

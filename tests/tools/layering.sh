@@ -3,7 +3,8 @@
 #  * src/engine includes no MPI, HDF5 or CUDA header and never prints or exits;
 #  * src/engine includes nothing from src/io, src/cli, cuda/ or mpi/;
 #  * only mpi/ includes <mpi.h> or calls H5Pset_fapl_mpio;
-#  * CUDA runtime headers only under cuda/;  SLURM syntax only under slurm/;
+#  * CUDA runtime headers only under cuda/;  SLURM syntax only under slurm/ (and its test,
+#    tests/slurm/, which runs a real Slurm);
 #  * nothing links the CUDA driver library (-lcuda).
 top=${1:-.}
 cd "$top" || exit 1
@@ -19,7 +20,7 @@ hits=$(grep -rnE '#include *<mpi\.h>|H5Pset_fapl_mpio' --include='*.[ch]' --incl
 [ -n "$hits" ] && say "<mpi.h> or H5Pset_fapl_mpio outside mpi/: $hits"
 hits=$(grep -rnE '#include *<cuda' --include='*.[ch]' --include='*.cu' . 2>/dev/null | grep -v '^\./cuda/' | grep -v '^\./build')
 [ -n "$hits" ] && say "CUDA headers outside cuda/: $hits"
-hits=$(grep -rnE '#SBATCH|\bsrun\b|\$SLURM_' --include='*' . 2>/dev/null | grep -v '^\./slurm/' | grep -v '^\./build' | grep -v '^\./\.git/' | grep -v '^\./tests/tools/layering.sh' | grep -vE '^\./(docs|README)' )
+hits=$(grep -rnE '#SBATCH|\bsrun\b|\$SLURM_' --include='*' . 2>/dev/null | grep -v -e '^\./slurm/' -e '^\./tests/slurm/' | grep -v '^\./build' | grep -v '^\./\.git/' | grep -v '^\./tests/tools/layering.sh' | grep -vE '^\./(docs|README)' )
 [ -n "$hits" ] && say "SLURM syntax outside slurm/: $hits"
 hits=$(grep -rnE '(-lcuda\b|CUDA::cuda_driver)' CMakeLists.txt */CMakeLists.txt 2>/dev/null)
 [ -n "$hits" ] && say "links the CUDA driver library: $hits"
