@@ -45,6 +45,11 @@ nb_status nb_dist_init(int *argc, char ***argv, struct nb_dist **d)
     if (!inited && !under_launcher())
         return NB_OK; /* serial: rank 0 of 1 */
     (*d)->active = 1;
+    /* Open MPI's MPI-IO opens shared-file-pointer side files next to the HDF5 file on
+     * multi-node runs (components lockedfile, individual); nanobragg uses no shared file
+     * pointer, and a job ended by a signal would leave them behind (docs/batch.md, SLURM).
+     * A value set by the user wins. */
+    setenv("OMPI_MCA_sharedfp", "^lockedfile,individual", 0);
     if (!inited) {
         if (MPI_Init(argc, argv) != MPI_SUCCESS)
             return NB_E_COMM;

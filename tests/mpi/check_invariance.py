@@ -129,6 +129,9 @@ def is_layout(key, args):
         return True
     if path == "/entry/simulation/frames/misset_seed" and "-misset_seed" not in args:
         return True
+    # the job's random default seed (recorded for --resume), whether or not -seed is given
+    if path == "/entry/simulation" and attr == "default_seed":
+        return True
     if attr:
         return attr in L_ATTRS.get(path, set())
     return path in L_DATASETS
