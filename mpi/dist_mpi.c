@@ -26,7 +26,7 @@ struct nb_dist {
  * singleton start-up costs most of a second (the drop-in CLI must stay quick). */
 static int under_launcher(void)
 {
-    static const char *const vars[] = {"Od->comm_SIZE", "PMIX_RANK", "PMI_RANK",
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
                                        "PMI_SIZE", "MPI_LOCALNRANKS", "NB_FORCE_MPI"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i]))
