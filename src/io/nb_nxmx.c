@@ -1529,8 +1529,10 @@ nb_status nb_nxmx_reopen(const char *file, const char *name, const struct nb_nxm
     if (!h)
         return NB_E_NOMEM;
     h->keep_file = 1; /* not ours to discard until it has passed the checks */
+    /* the checks on a read-only open: a read-write open and close alone would change the
+     * file (HDF5 clears the superblock's "open for writing" flag that a killed job leaves) */
     if (coll_ok(h)) {
-        h->file = H5Fopen(file, H5F_ACC_RDWR, h->fapl);
+        h->file = H5Fopen(file, H5F_ACC_RDONLY, h->fapl);
         if (h->file < 0) {
             struct cause c;
             h5_cause(&c);
@@ -1541,6 +1543,19 @@ nb_status nb_nxmx_reopen(const char *file, const char *name, const struct nb_nxm
     }
     if (coll_ok(h))
         reopen_check(h, m, file); /* reads only: the file is unchanged when it is refused */
+    if (coll_ok(h)) {
+        herr_t rc = H5Fclose(h->file);
+        h->file = -1;
+        if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) > 0)
+            hdf5_stuck = 1; /* as in close_all() */
+        if (rc < 0)
+            coll_failed(h, "closing the file after the checks");
+    }
+    if (coll_ok(h)) {
+        h->file = H5Fopen(file, H5F_ACC_RDWR, h->fapl);
+        if (h->file < 0)
+            coll_failed(h, "reopening the file for writing");
+    }
     if (coll_ok(h))
         reopen_handles(h, done);
     if (coll_ok(h)) {

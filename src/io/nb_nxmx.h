@@ -118,8 +118,8 @@ nb_status nb_nxmx_create(const char *file, const char *name, const struct nb_nxm
  * file: missing /entry/simulation@config_hash"); never modifies the file. */
 nb_status nb_nxmx_peek(const char *file, struct nb_nxmx_peek *out, struct nb_err *err);
 /* Collective, like nb_nxmx_create: reopen a file that a stopped or killed job left (read-write,
- * with this build's property lists) to write the frames it lacks.  Checks, without changing
- * anything, that @config_hash equals m->config_hash, @program_version m->version, @nframes
+ * with this build's property lists) to write the frames it lacks.  Checks, on a read-only
+ * open (so that a refused file keeps every byte), that @config_hash equals m->config_hash, @program_version m->version, @nframes
  * m->nframes, @bands_per_frame m->bands_per_frame, /entry/data/data is [nframes][spixels]
  * [fpixels] of the type m->noise implies, float_image / int_image exist exactly when
  * m->write_float / m->write_int, and the carry and status records have their sizes; a
@@ -131,8 +131,9 @@ nb_status nb_nxmx_peek(const char *file, struct nb_nxmx_peek *out, struct nb_err
  * time per resume; @started is kept) and flushes.  The caller then writes the frames with
  * done[i] == 0 (write_frame + frames_done) exactly as in a fresh run; the other entries,
  * argv included (a resumed command line carries --resume), are not compared: the
- * configuration hash stands for them.  *out is set even on failure: every rank must then
- * call nb_nxmx_close(*out, 0, ...). */
+ * configuration hash stands for them.  Failure injection: NB_FAULT point h5-create, as for
+ * nb_nxmx_create.  *out is set even on failure: every rank must then call
+ * nb_nxmx_close(*out, 0, ...) (or 2, to keep the file whatever happened). */
 nb_status nb_nxmx_reopen(const char *file, const char *name, const struct nb_nxmx_meta *m,
                          const struct nb_nxmx_sync *sync, struct nb_nxmx **out, uint8_t *done,
                          struct nb_err *err);
@@ -146,7 +147,9 @@ nb_status nb_nxmx_write_frame(struct nb_nxmx *h, int frame, int row0, int n_rows
                               struct nb_err *err);
 /* Collective, after the writes of a round: record the n frames finished (carry facts and
  * tables, band layout, frames_done / bands_done), then flush the file, so that a killed job
- * keeps every frame recorded done.  The same n and recs on every rank. */
+ * keeps every frame recorded done.  The same n and recs on every rank; every record has the
+ * band layout recorded first (also by the job that a reopened file comes from), else
+ * NB_E_INTERNAL. */
 nb_status nb_nxmx_frames_done(struct nb_nxmx *h, int n, const struct nb_nxmx_done *recs,
                               struct nb_err *err);
 /* ok == 1: set @complete = 1 and close.  ok == 0 (an agreed failure): close without further

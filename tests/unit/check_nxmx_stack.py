@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""check_nxmx_stack.py -- checks the two files test_nxmx_stack writes (formats.md §11).
+"""check_nxmx_stack.py -- checks the files test_nxmx_stack writes (formats.md §11).
 
 usage: check_nxmx_stack.py <stack_noise.h5> <stack_plain.h5>
-The expected values repeat the formulas of test_nxmx_stack.c.  Exit 0 when every check holds,
-1 otherwise (each failed check printed).
+           [<suspended.h5> <resumed.h5> <full.h5>]...
+The expected values repeat the formulas of test_nxmx_stack.c.  Each triple after the two
+stacks is a resume (§11.4 rule 3): the suspended file (frames 0 and 2 done, @complete = 0),
+the file resumed from it, and the same frames written in one go, which must hold the same
+groups, datasets (data byte for byte, chunks, filters) and attributes but the time stamps.
+Exit 0 when every check holds, 1 otherwise (each failed check printed).
 """
 import sys
 
@@ -164,12 +168,97 @@ def check_file(path, noise):
             check(p in h, f"{tag}: {p} missing")
 
 
+# time stamps: the only items a resumed file may hold otherwise than one written in one go
+TIME_DSETS = {"entry/start_time", "entry/end_time_estimated"}
+
+
+def time_attr(name):
+    return name in ("started", "finished") or name.startswith("resumed")
+
+
+def items(h):
+    out = {"/": h}
+    h.visititems(lambda name, obj: out.__setitem__(name, obj))
+    return out
+
+
+def check_suspended(path, noise):
+    tag = path.rsplit("/", 1)[-1]
+    with h5py.File(path, "r") as h:
+        st = h["/entry/simulation/status"]
+        check(int(st.attrs["complete"]) == 0, f"{tag}: @complete {st.attrs['complete']!r}")
+        check(st["frames_done"][()].tolist() == [1, 0, 1],
+              f"{tag}: frames_done {st['frames_done'][()].tolist()}")
+        check(st["bands_done"][()].tolist() == [[1], [0], [1]],
+              f"{tag}: bands_done {st['bands_done'][()].tolist()}")
+        check("finished" not in st.attrs and "resumed" not in st.attrs,
+              f"{tag}: status attributes {sorted(st.attrs.keys())}")
+        check(h["/entry/end_time_estimated"][()] == b"2026-01-01T00:00:00Z",
+              f"{tag}: end_time_estimated {h['/entry/end_time_estimated'][()]!r}")
+        c = h["/entry/simulation/carry"]
+        check(c.attrs["p1"].tolist() == [10, -1, 12], f"{tag}: carry@p1 {c.attrs['p1']}")
+        check(c.attrs["interp_latch_index"].tolist() == [20, -1, 22],
+              f"{tag}: carry@interp_latch_index {c.attrs['interp_latch_index']}")
+        d = h["/entry/data/data"]
+        sp, fp = d.shape[1:]
+        for i in (0, 2):
+            v = pixel_values(i, sp, fp)
+            exp = (v.astype(np.int32) + 7) if noise else v
+            check(np.array_equal(d[i], exp), f"{tag}: data[{i}] differs")
+        check(not d[1].any(), f"{tag}: data[1] written before the resume")
+
+
+def check_resumed(resumed, full):
+    tag = resumed.rsplit("/", 1)[-1]
+    with h5py.File(resumed, "r") as a, h5py.File(full, "r") as b:
+        ia, ib = items(a), items(b)
+        check(sorted(ia) == sorted(ib), f"{tag}: objects {sorted(set(ia) ^ set(ib))} differ")
+        nd = na = 0
+        for name in sorted(set(ia) & set(ib)):
+            x, y = ia[name], ib[name]
+            check(type(x) is type(y), f"{tag}: {name} is a {type(x)} and a {type(y)}")
+            ka = sorted(k for k in x.attrs.keys() if not time_attr(k))
+            kb = sorted(k for k in y.attrs.keys() if not time_attr(k))
+            check(ka == kb, f"{tag}: {name} attributes {sorted(set(ka) ^ set(kb))} differ")
+            for k in sorted(set(ka) & set(kb)):
+                ta, tb = x.attrs.get_id(k), y.attrs.get_id(k)
+                va, vb = np.asarray(x.attrs[k]), np.asarray(y.attrs[k])
+                check(ta.dtype == tb.dtype and ta.shape == tb.shape
+                      and va.tobytes() == vb.tobytes(),
+                      f"{tag}: {name}@{k} {x.attrs[k]!r} != {y.attrs[k]!r}")
+                na += 1
+            if isinstance(x, h5py.Dataset) and name not in TIME_DSETS:
+                check(x.dtype == y.dtype and x.shape == y.shape and x.chunks == y.chunks
+                      and x.compression == y.compression
+                      and x.compression_opts == y.compression_opts and x.shuffle == y.shuffle
+                      and x.fillvalue == y.fillvalue,
+                      f"{tag}: {name} layout {x.dtype} {x.shape} {x.chunks} {x.compression} "
+                      f"!= {y.dtype} {y.shape} {y.chunks} {y.compression}")
+                check(np.asarray(x[()]).tobytes() == np.asarray(y[()]).tobytes(),
+                      f"{tag}: {name} values differ")
+                nd += 1
+        check(nd > 30 and na > 100, f"{tag}: only {nd} datasets and {na} attributes compared")
+        st = a["/entry/simulation/status"]
+        check(int(st.attrs["complete"]) == 1 and st.attrs["started"] == b"2026-01-01T00:00:00Z"
+              and st.attrs["resumed"] == b"2026-01-01T01:00:00Z"
+              and st.attrs["finished"] == b"2026-01-01T00:00:09Z",
+              f"{tag}: status {dict(st.attrs)}")
+        check("resumed" not in b["/entry/simulation/status"].attrs, f"{tag}: @resumed in {full}")
+
+
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3 or (len(sys.argv) - 3) % 3 != 0:
         print(__doc__)
         return 1
     check_file(sys.argv[1], noise=True)
     check_file(sys.argv[2], noise=False)
+    for k in range(3, len(sys.argv), 3):
+        suspended, resumed, full = sys.argv[k:k + 3]
+        noise = "plain" not in suspended.rsplit("/", 1)[-1]
+        check_suspended(suspended, noise)
+        check_resumed(resumed, full)
+        check_file(full, noise)
+        check_file(resumed, noise)
     print(f"check_nxmx_stack: {'all checks passed' if not failures else f'{len(failures)} FAILED'}")
     return 1 if failures else 0
 

@@ -8,6 +8,17 @@
  * here (the same formulas, repeated in the script).  Last, each fault-injection point of the
  * writer (NB_FAULT=h5-create, h5-write, h5-run, h5-close; not h5-stop, which stops the
  * process) must make its entry point fail with the injected message.
+ * Resume (formats.md §11.4 rule 3), for both kinds of file (resume_test), and for a first run
+ * killed (SIGKILL, tag "killed") instead of suspended:
+ *   resume_<tag>_full.h5       frames 0, 1, 2 written in one go
+ *   resume_<tag>.h5            frames 0 and 2, suspended (close ok = 2), peeked, refused by
+ *                              reopens with another job's meta (the file's bytes unchanged),
+ *                              reopened (done = {1, 0, 1}), frame 1 written, closed complete
+ *   resume_<tag>_suspended.h5  a byte copy of the suspended file
+ * the script then checks the suspended state and that the resumed file equals the one written
+ * in one go (every dataset and attribute, data byte for byte, but the time stamps).  Last,
+ * nb_nxmx_peek of a truncated copy, random bytes, an HDF5 file of another kind and a missing
+ * file fails with NB_E_INPUT (and leaves no HDF5 object open).
  * 77 when this build has no HDF5.  Scratch files under NB_TEST_SCRATCH/nxmx_stack.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -16,6 +27,13 @@
 #include "engine/nb_setup.h"
 #include "io/nb_nxmx.h"
 #include "nb_build_config.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if NB_HAVE_HDF5
+#include <hdf5.h>
+#endif
 
 #define NF 3
 #define PY "/usr/bin/python3"
@@ -267,6 +285,271 @@ static void fault(const char *dir, struct scene *x, const char *point)
           nb_strerror(cst));
 }
 
+/* Single-frame rounds: each of frames[0..n) written, then recorded done. */
+static nb_status write_rounds(struct nb_nxmx *h, const struct scene *x, const int *frames, int n,
+                              struct nb_err *err)
+{
+    nb_status st = NB_OK;
+    for (int k = 0; st == NB_OK && k < n; k++) {
+        struct nb_nxmx_band b;
+        struct nb_nxmx_done d;
+        st = write_one(h, &x->sc, frames[k], err);
+        fill_done(&x->sc, frames[k], &b, &d);
+        if (st == NB_OK)
+            st = nb_nxmx_frames_done(h, 1, &d, err);
+    }
+    return st;
+}
+
+/* 1 when the two files hold the same bytes. */
+static int same_bytes(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    unsigned char *x = nb_test_read_file(a, &na), *y = nb_test_read_file(b, &nb);
+    int same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* A copy of the first `len` bytes of src (all when len is (size_t)-1). */
+static int copy_file(const char *src, const char *dst, size_t len)
+{
+    size_t n = 0;
+    unsigned char *x = nb_test_read_file(src, &n);
+    int rc = x ? nb_test_write_file(dst, x, len < n ? len : n) : -1;
+    free(x);
+    return rc;
+}
+
+static int open_hdf5_objects(void)
+{
+#if NB_HAVE_HDF5
+    return (int)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+#else
+    return 0;
+#endif
+}
+
+/* Suspend after frames 0 and 2, peek, refused reopens, reopen, frame 1, close (see the top).
+ * killed: instead of the suspend, a child process writes frames 0 and 2, recorded done, then
+ * frame 1's images, and is killed (SIGKILL) before frame 1 is recorded done or the file
+ * closed: what a job killed by the batch system leaves. */
+static void resume_test(const char *dir, struct scene *x, int noise, int killed, const char *tag)
+{
+    static const int all[NF] = {0, 1, 2}, first[2] = {0, 2};
+    char full[4096], part[4096], susp[4096], trunc[4096];
+    struct nb_nxmx_frame fr[NF];
+    struct nb_nxmx_meta m;
+    struct nb_err err = {{0}};
+    struct nb_nxmx *h = NULL;
+    snprintf(full, sizeof full, "%s/resume_%s_full.h5", dir, tag);
+    snprintf(part, sizeof part, "%s/resume_%s.h5", dir, tag);
+    snprintf(susp, sizeof susp, "%s/resume_%s_suspended.h5", dir, tag);
+    snprintf(trunc, sizeof trunc, "%s/resume_%s_truncated.h5", dir, tag);
+    fill_frames(&x->sc, fr);
+    fill_meta(x, fr, noise, &m);
+    u_ctx = tag;
+
+    /* in one go */
+    nb_status st = nb_nxmx_create(full, full, &m, &sync1, &h, &err);
+    if (st == NB_OK)
+        st = write_rounds(h, x, all, NF, &err);
+    CHECK(st == NB_OK, "%s: one go: %s: %s", u_ctx, nb_strerror(st), err.msg);
+    nb_status cst = nb_nxmx_close(h, st == NB_OK, "2026-01-01T00:00:09Z", &err);
+    CHECK(cst == NB_OK, "%s: one go: close: %s: %s", u_ctx, nb_strerror(cst), err.msg);
+
+    /* stopped after frames 0 and 2 */
+    if (killed) {
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            st = nb_nxmx_create(part, part, &m, &sync1, &h, &err);
+            if (st == NB_OK)
+                st = write_rounds(h, x, first, 2, &err);
+            if (st == NB_OK)
+                st = write_one(h, &x->sc, 1, &err);
+            if (st != NB_OK)
+                _exit(3);
+            raise(SIGKILL);
+            _exit(4);
+        }
+        int ws = 0;
+        CHECK(pid > 0 && waitpid(pid, &ws, 0) == pid && WIFSIGNALED(ws) &&
+                  WTERMSIG(ws) == SIGKILL,
+              "%s: the first run was not killed (wait status %d)", u_ctx, ws);
+    } else {
+        st = nb_nxmx_create(part, part, &m, &sync1, &h, &err);
+        if (st == NB_OK)
+            st = write_rounds(h, x, first, 2, &err);
+        CHECK(st == NB_OK, "%s: first run: %s: %s", u_ctx, nb_strerror(st), err.msg);
+        cst = nb_nxmx_close(h, st == NB_OK ? 2 : 0, "2026-01-01T00:00:05Z", &err);
+        CHECK(cst == NB_OK, "%s: suspend: %s: %s", u_ctx, nb_strerror(cst), err.msg);
+    }
+    CHECK(open_hdf5_objects() == 0, "%s: %d HDF5 objects open after the suspend", u_ctx,
+          open_hdf5_objects());
+    CHECK(copy_file(part, susp, (size_t)-1) == 0, "%s: cannot copy %s", u_ctx, part);
+
+    /* peek: the job's identity, one process, nothing left open */
+    struct nb_nxmx_peek pk;
+    st = nb_nxmx_peek(part, &pk, &err);
+    CHECK(st == NB_OK, "%s: peek: %s: %s", u_ctx, nb_strerror(st), err.msg);
+    CHECK(pk.default_seed == 4242 && strcmp(pk.config_hash, "abc123") == 0 &&
+              pk.nframes == NF && pk.bands_per_frame == 1 && pk.complete == 0 &&
+              strcmp(pk.version, "test") == 0,
+          "%s: peek gave seed %ld hash \"%s\" nframes %d bands %d complete %d version \"%s\"",
+          u_ctx, pk.default_seed, pk.config_hash, pk.nframes, pk.bands_per_frame, pk.complete,
+          pk.version);
+    CHECK(open_hdf5_objects() == 0, "%s: %d HDF5 objects open after peek", u_ctx,
+          open_hdf5_objects());
+
+    /* reopens with another job's meta: NB_E_INPUT, one line, the file's bytes unchanged */
+    struct {
+        const char *what, *expect;
+        struct nb_nxmx_meta m;
+    } bad[7];
+    int nbad = 0;
+    for (int i = 0; i < 7; i++)
+        bad[i].m = m;
+    bad[nbad].what = "another configuration";
+    bad[nbad].m.config_hash = "def456";
+    bad[nbad++].expect = " was written by a different job (configuration abc123 here def456): "
+                         "resume only the same command line with the same inputs";
+    bad[nbad].what = "no configuration hash";
+    bad[nbad].m.config_hash = NULL;
+    bad[nbad++].expect = "(configuration abc123 here )";
+    bad[nbad].what = "another version";
+    bad[nbad].m.version = "other";
+    bad[nbad++].expect = "was written by version test, this is other";
+    bad[nbad].what = "another frame count";
+    bad[nbad].m.nframes = 2;
+    bad[nbad++].expect = "holds 3 frames, this job 2";
+    bad[nbad].what = "another band count";
+    bad[nbad].m.bands_per_frame = 2;
+    bad[nbad++].expect = "with 1 bands per frame, this job 2";
+    bad[nbad].what = "another data type";
+    bad[nbad].m.noise = !noise;
+    bad[nbad++].expect = "/entry/data/data has another type";
+    bad[nbad].what = "int_image or not";
+    bad[nbad].m.write_int = !noise;
+    bad[nbad++].expect = noise ? "int_image is present, this job does not write it"
+                               : "int_image is missing, this job writes it";
+    for (int i = 0; i < nbad; i++) {
+        uint8_t done[NF] = {7, 7, 7};
+        memset(&err, 0, sizeof err);
+        st = nb_nxmx_reopen(part, part, &bad[i].m, &sync1, &h, done, &err);
+        CHECK(st == NB_E_INPUT && strstr(err.msg, bad[i].expect) != NULL &&
+                  strchr(err.msg, '\n') == NULL,
+              "%s: reopen with %s: %s: \"%s\", expected NB_E_INPUT with \"%s\"", u_ctx,
+              bad[i].what, nb_strerror(st), err.msg, bad[i].expect);
+        CHECK(h != NULL, "%s: reopen with %s left *out NULL", u_ctx, bad[i].what);
+        CHECK(done[0] == 0 && done[1] == 0 && done[2] == (bad[i].m.nframes == NF ? 0 : 7),
+              "%s: reopen with %s: done %d %d %d", u_ctx, bad[i].what, done[0], done[1],
+              done[2]); /* done[nframes]: all 0 after a failure */
+        nb_nxmx_close(h, 0, "2026-01-01T00:00:06Z", NULL);
+        CHECK(same_bytes(part, susp), "%s: reopen with %s changed the file", u_ctx, bad[i].what);
+    }
+    CHECK(open_hdf5_objects() == 0, "%s: %d HDF5 objects open after the refused reopens",
+          u_ctx, open_hdf5_objects());
+
+    /* a truncated file is refused and kept as it is */
+    {
+        size_t n = 0;
+        unsigned char *bytes = nb_test_read_file(susp, &n);
+        free(bytes);
+        CHECK(copy_file(susp, trunc, n / 2) == 0, "%s: cannot write %s", u_ctx, trunc);
+        char keep[4200];
+        snprintf(keep, sizeof keep, "%s.orig", trunc);
+        CHECK(copy_file(trunc, keep, (size_t)-1) == 0, "%s: cannot write %s", u_ctx, keep);
+        uint8_t done[NF];
+        st = nb_nxmx_reopen(trunc, trunc, &m, &sync1, &h, done, &err);
+        CHECK(st == NB_E_INPUT && strstr(err.msg, "cannot reopen") != NULL,
+              "%s: reopen of a truncated file: %s: %s", u_ctx, nb_strerror(st), err.msg);
+        nb_nxmx_close(h, 0, "2026-01-01T00:00:06Z", NULL);
+        CHECK(same_bytes(trunc, keep), "%s: the refused reopen changed the truncated file",
+              u_ctx);
+    }
+
+    /* the resume */
+    uint8_t done[NF] = {7, 7, 7};
+    m.start_time = "2026-01-01T01:00:00Z";
+    st = nb_nxmx_reopen(part, part, &m, &sync1, &h, done, &err);
+    CHECK(st == NB_OK, "%s: reopen: %s: %s", u_ctx, nb_strerror(st), err.msg);
+    CHECK(done[0] == 1 && done[1] == 0 && done[2] == 1, "%s: done %d %d %d, expected 1 0 1",
+          u_ctx, done[0], done[1], done[2]);
+    for (int i = 0; st == NB_OK && i < NF; i++)
+        if (!done[i])
+            st = write_rounds(h, x, &i, 1, &err);
+    CHECK(st == NB_OK, "%s: resumed run: %s: %s", u_ctx, nb_strerror(st), err.msg);
+    cst = nb_nxmx_close(h, st == NB_OK, "2026-01-01T00:00:09Z", &err);
+    CHECK(cst == NB_OK, "%s: close after the resume: %s: %s", u_ctx, nb_strerror(cst), err.msg);
+    st = nb_nxmx_peek(part, &pk, &err);
+    CHECK(st == NB_OK && pk.complete == 1, "%s: peek after the resume: %s, complete %d", u_ctx,
+          nb_strerror(st), pk.complete);
+    CHECK(open_hdf5_objects() == 0, "%s: %d HDF5 objects open after the resume", u_ctx,
+          open_hdf5_objects());
+}
+
+/* nb_nxmx_peek of files that are not series files: NB_E_INPUT, one line, no crash. */
+static void peek_bad(const char *dir, const char *good)
+{
+    char path[4200];
+    struct nb_nxmx_peek pk;
+    struct nb_err err;
+    size_t n = 0;
+    unsigned char *bytes = nb_test_read_file(good, &n);
+    struct {
+        const char *name, *expect;
+    } cases[] = {{"half.h5", ": not an HDF5 file ("},
+                 {"random.h5", ": not an HDF5 file ("},
+                 {"empty.h5", ": not a nanobragg series file: missing /entry/simulation"},
+                 {"no_hash.h5", ": not a nanobragg series file: missing "
+                                "/entry/simulation@config_hash"},
+                 {"missing.h5", ": not an HDF5 file ("}};
+    CHECK(bytes != NULL, "cannot read %s", good);
+    if (!bytes)
+        return;
+    /* half of a real file; 64 KiB of random bytes (a fixed generator) */
+    snprintf(path, sizeof path, "%s/%s", dir, cases[0].name);
+    nb_test_write_file(path, bytes, n / 2);
+    free(bytes);
+    unsigned char *rnd = malloc(65536);
+    uint64_t z = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; rnd && i < 65536; i++) {
+        z = z * 6364136223846793005ull + 1442695040888963407ull;
+        rnd[i] = (unsigned char)(z >> 56);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, cases[1].name);
+    if (rnd)
+        nb_test_write_file(path, rnd, 65536);
+    free(rnd);
+#if NB_HAVE_HDF5
+    /* an HDF5 file of another kind; one with /entry/simulation but no @config_hash */
+    snprintf(path, sizeof path, "%s/%s", dir, cases[2].name);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+    snprintf(path, sizeof path, "%s/%s", dir, cases[3].name);
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "entry", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g2 = H5Gcreate2(g, "simulation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Gclose(g2);
+    H5Gclose(g);
+    H5Fclose(f);
+#endif
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cases[i].name);
+        memset(&err, 0, sizeof err);
+        u_ctx = cases[i].name;
+        nb_status st = nb_nxmx_peek(path, &pk, &err);
+        CHECK(st == NB_E_INPUT && strncmp(err.msg, path, strlen(path)) == 0 &&
+                  strstr(err.msg, cases[i].expect) != NULL && strchr(err.msg, '\n') == NULL,
+              "peek %s: %s: \"%s\", expected NB_E_INPUT with \"%s\"", cases[i].name,
+              nb_strerror(st), err.msg, cases[i].expect);
+        CHECK(open_hdf5_objects() == 0, "peek %s left %d HDF5 objects open", cases[i].name,
+              open_hdf5_objects());
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (!NB_HAVE_HDF5) {
@@ -277,7 +560,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: test_nxmx_stack <check_nxmx_stack.py>\n");
         return 1;
     }
-    char dir[4096], a[4200], b[4200], cmd[16384];
+    char dir[4096], a[4200], b[4200], cmd[32768];
     snprintf(dir, sizeof dir, "%s/nxmx_stack", NB_TEST_SCRATCH);
     if (nb_test_fresh_dir(dir) != 0) {
         fprintf(stderr, "cannot make %s\n", dir);
@@ -304,11 +587,23 @@ int main(int argc, char **argv)
     fault(dir, &x, "h5-write");
     fault(dir, &x, "h5-run");
     fault(dir, &x, "h5-close");
+    resume_test(dir, &x, 1, 0, "noise");
+    resume_test(dir, &y, 0, 0, "plain");
+    resume_test(dir, &x, 1, 1, "killed");
+    char susp[4200];
+    snprintf(susp, sizeof susp, "%s/resume_noise_suspended.h5", dir);
+    peek_bad(dir, susp);
     free_scene(&x);
     free_scene(&y);
     nb_hdf5_fini();
     if (nb_test_failures == 0) {
-        snprintf(cmd, sizeof cmd, PY " '%s' '%s' '%s'", argv[1], a, b);
+        snprintf(cmd, sizeof cmd,
+                 PY " '%s' '%s' '%s' '%s/resume_noise_suspended.h5' '%s/resume_noise.h5' "
+                    "'%s/resume_noise_full.h5' '%s/resume_plain_suspended.h5' "
+                    "'%s/resume_plain.h5' '%s/resume_plain_full.h5' "
+                    "'%s/resume_killed_suspended.h5' '%s/resume_killed.h5' "
+                    "'%s/resume_killed_full.h5'",
+                 argv[1], a, b, dir, dir, dir, dir, dir, dir, dir, dir, dir);
         int rc = system(cmd);
         u_nchecks++;
         CHECK(rc == 0, "%s exited with status %d", cmd, rc);
