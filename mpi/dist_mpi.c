@@ -1,6 +1,6 @@
 /* dist_mpi.c -- the process group over MPI (see nb_dist.h).
  *
- * With mpi/h5_mpio.c, the only code that includes <mpi.h>.  d->comm, ranks = bands.
+ * With mpi/h5_mpio.c, the only code that includes <mpi.h>.  MPI_COMM_WORLD or a rank group of it (nb_dist_split).
  * Collectives never leave a peer waiting: callers agree on status first.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -19,7 +19,7 @@
 struct nb_dist {
     int rank, size, we_initialised;
     int active; /* 0: not started by an MPI launcher -- one process, no MPI calls at all */
-    MPI_Comm comm; /* d->comm, or a rank group of nb_dist_split() (owned) */
+    MPI_Comm comm; /* MPI_COMM_WORLD, or a rank group of nb_dist_split() (owned) */
 };
 
 /* Started by an MPI launcher?  A plain `nanobragg` run then skips MPI_Init, whose
