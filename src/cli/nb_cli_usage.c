@@ -144,4 +144,17 @@ void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize
              !NB_HAVE_HDF5 ? "NXmx HDF5 output: not built (NB_WITH_HDF5=OFF)"
              : NB_HAVE_MPI ? "NXmx HDF5 file, one for the run, written by all MPI ranks"
                            : "NXmx HDF5 file (serial HDF5: this build has no MPI)");
+    static const char *const lines5[] = {
+        "--hdf5-compress=none|gzip[:L]  filters of the HDF5 images (default none)",
+        "--hdf5-float                   also the float images of a series in the HDF5 file",
+        "--physical                     every physically correct alternative above at once",
+        "series (docs/batch.md):",
+        "--frames=N                     rotation series: frame i at -phi phi0+i*osc, -seed S+i",
+        "--frames-from=FILE             one frame per line of flags added to the command line",
+        "--bands-per-frame=B            B ranks per frame (default: whole frames per rank)",
+        "--resume                       continue the --hdf5 file of a stopped series",
+        "  per-frame files need a # template: -noisefile img_#####.img; a stopped series exits 75",
+        NULL};
+    for (int i = 0; lines5[i]; i++)
+        nb_emitf(o, "\t%s\n", lines5[i]);
 }

@@ -1148,8 +1148,20 @@ static void progress_line(int done, int total, double t0, double evals, int here
 /* Render the frames in todo[]: round k, group g renders todo[k*G + g] with its ranks as
  * bands; then every rank takes part in writing the round's frames to the HDF5 stack.  After
  * each round the ranks agree on a stop request (stop_signal): NB_E_STOPPED. */
+/* Where a rank's time goes in a series (seconds). */
+struct series_clock {
+    double setup, render, images, hdf5, status, wait;
+};
+
+static void clock_add(double *acc, double *t)
+{
+    double now = now_s();
+    *acc += now - *t;
+    *t = now;
+}
+
 static nb_status render_series(struct run *r, int argc, char **argv, struct plan *p,
-                               const int *todo, int n_todo)
+                               const int *todo, int n_todo, struct series_clock *tm)
 {
     const int N = p->s.n, G = p->groups, B = p->bands;
     const size_t rec_size = sizeof(struct frame_report) + sizeof(struct nb_nxmx_band) * (size_t)B;
@@ -1176,15 +1188,19 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
         memset(mine, 0, rec_size);
         fr->frame = -1;
         nb_status fst = NB_OK;
+        double tc = now_s();
         if (i >= 0)
             fst = frame_setup(r, &p->s, i, argc, argv, &f);
+        clock_add(&tm->setup, &tc);
         /* every rank of the group renders (its band); a rank without a frame waits below */
         if (i >= 0 && fst == NB_OK)
             fst = nb_render_distributed(p->sub, &f.sc, 0, &R, &r->err);
+        clock_add(&tm->render, &tc);
         if (i >= 0 && fst == NB_OK && p->leader)
             fst = nb_image_check_finite(&f.sc, R.img, &r->err);
         if (i >= 0 && fst == NB_OK && p->leader)
             fst = write_frame_files(r, p, i, &f, R.img, &ints, &counts, &rep);
+        clock_add(&tm->images, &tc);
         if (i >= 0 && fst == NB_OK && p->leader) {
             fr->frame = i;
             fr->p1 = R.p1;
@@ -1205,13 +1221,16 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
             }
         }
         st = nb_dist_agree(r->d, fst, &r->err);
+        clock_add(&tm->wait, &tc);
         if (st == NB_OK && r->h5)
             st = nb_nxmx_write_frame(r->h5, i, R.band_row0, R.band_rows, R.band_img,
                                      p->leader ? counts : NULL,
                                      p->leader && (p->images & NB_NAMED_INT) ? ints : NULL,
                                      &r->err);
+        clock_add(&tm->hdf5, &tc);
         if (st == NB_OK)
             st = nb_dist_allgather(r->d, mine, rec_size, all);
+        clock_add(&tm->wait, &tc);
         int n = 0;
         for (int q = 0; st == NB_OK && q < r->size; q++) {
             struct frame_report *x = (struct frame_report *)(all + rec_size * (size_t)q);
@@ -1230,6 +1249,7 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
         }
         if (st == NB_OK && r->h5)
             st = nb_nxmx_frames_done(r->h5, n, done, &r->err);
+        clock_add(&tm->status, &tc);
         fflush(stdout);
         if (st == NB_OK && r->cli.progress && r->rank == 0)
             progress_line(n_done, N, t0, evals, n_done - (N - n_todo));
@@ -1314,8 +1334,10 @@ static nb_status run_series(struct run *r, int argc, char **argv)
         printf("NOTE: --resume: %d of %d frames were done; rendering the other %d\n",
                p.s.n - n_todo, p.s.n, n_todo);
     series_graceful = r->cli.hdf5 != NULL;
+    struct series_clock tm = {0, 0, 0, 0, 0, 0};
+    const double t_start = now_s();
     if (st == NB_OK)
-        st = render_series(r, argc, argv, &p, todo, n_todo);
+        st = render_series(r, argc, argv, &p, todo, n_todo, &tm);
     if (st == NB_OK && r->h5) {
         char end_time[32];
         end_time_now(r, end_time, sizeof end_time);
@@ -1342,6 +1364,16 @@ static nb_status run_series(struct run *r, int argc, char **argv)
         printf("NOTE: the frames done so far are kept in %s; the same command with --resume "
                "continues them\n",
                nb_outputs_file(&r->outs, NB_OUT_HDF5));
+    if (st == NB_OK && r->rank == 0) {
+        const double all = now_s() - t_start;
+        printf("NOTE: series time on rank 0: %.3f s: frame set-up %.1f%%, render %.1f%%, images "
+               "%.1f%%, HDF5 images %.1f%%, status and flush %.1f%%, waiting for other ranks "
+               "%.1f%%, the rest %.1f%%\n",
+               all, 100 * tm.setup / all, 100 * tm.render / all, 100 * tm.images / all,
+               100 * tm.hdf5 / all, 100 * tm.status / all, 100 * tm.wait / all,
+               100 * (all - tm.setup - tm.render - tm.images - tm.hdf5 - tm.status - tm.wait) /
+                   all);
+    }
     if (st == NB_OK && r->rank == 0 && r->cli.hdf5)
         printf("wrote %s (NXmx, %d frames; %s)\n", r->cli.hdf5, p.s.n, nb_hdf5_describe());
     free(done);
