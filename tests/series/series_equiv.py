@@ -149,6 +149,21 @@ def check_series(name, series_args, plain_extra, n, extra_checks=None, want_flag
                     err("%s: frames/flags[%d] = '%s', want '%s'" % (name, i, flags[i], w))
             if extra_checks:
                 extra_checks(f)
+    # --hdf5-compress=gzip:1: the same values, the filter in the file (shuffle + deflate)
+    if H5 and ref:
+        d = fresh(os.path.join(top, "gzip"))
+        run(BASE + series_args + TEMPLATES.split() + h5 + ["--hdf5-compress=gzip:1"], d,
+            2 if MPIEXEC else 0)
+        other = h5_frames(os.path.join(d, "s.h5")) if os.path.exists(os.path.join(d, "s.h5")) else {}
+        diff = [k for k, v in ref.items()
+                if k not in other or not np.array_equal(np.asarray(v), np.asarray(other[k]), equal_nan=True)]
+        with h5py.File(os.path.join(d, "s.h5"), "r") as f:
+            dd = f["/entry/data/data"]
+            filt = (dd.compression, dd.compression_opts, dd.shuffle, dd.chunks)
+        if diff or filt != ("gzip", 1, True, (1, 40, 40)):
+            err("%s: --hdf5-compress=gzip:1: differs %s, filters %s" % (name, diff[:5], filt))
+        else:
+            ok("%s: --hdf5-compress=gzip:1: the same datasets, shuffle + deflate 1, one chunk per frame" % name)
     # rank counts and groupings
     if not MPIEXEC:
         return
