@@ -11,9 +11,10 @@ Measured side by side in one run of this script, one after the other, in fresh f
    200 phi steps over the same pixels (the same evaluations), both -nonoise, both writing
    their float images (the series' 20 frames, the plain run's one) to an NXmx file, one
    process.  Overhead per frame = (t_series - t_plain) / 20 / (t_plain / 20).
-3. Inputs read once: a 100-frame series of a small detector with a 128 k-line HKL file,
+3. Inputs read once: a 100-frame series of a small detector with a 58 k-line HKL file,
    against 100 separate plain runs (one process each, the same frames: -phi and -seed as the
    series gives them), both one process at a time.
+4. The grouping at np = 2: whole frames per rank (B = 1) against each frame split in 2 bands.
 Every timing is the best of --repeat runs (default 1; --quick: smaller sizes).
 """
 import argparse
@@ -147,6 +148,16 @@ def main():
     print("\n3. inputs read once: %d frames with a %d-line HKL file (64x64 pixels)" % (n3, n))
     print("   one series %.2f s, %d separate runs %.2f s: %.1fx faster"
           % (tser, n3, tsep, tsep / tser))
+    # 4. the grouping: whole frames per rank against every frame in bands
+    if a.mpiexec:
+        n4 = 4 if a.quick else 20
+        print("\n4. frames x bands, np = 2: %d frames of %sx%s (whole frames per rank is the default "
+              "when frames >= ranks)" % (n4, px, px))
+        for bpf in ("1", "2"):
+            d = fresh(base, "group%s" % bpf)
+            t = best(lambda: timed([a.mpiexec, "-np", "2", b] + sweep + [
+                "--frames", str(n4), "--bands-per-frame", bpf, "--hdf5", "s.h5"], d), a.repeat)
+            print("   --bands-per-frame %s: %.2f s, %.2f frames/s" % (bpf, t, n4 / t))
     shutil.rmtree(base, ignore_errors=True)
 
 
