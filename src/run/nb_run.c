@@ -827,6 +827,8 @@ int nb_run(int argc, char **argv)
     st = r.rank == 0 ? nb_outputs_prepare(cli, series ? 0 : NB_ALL_IMAGES, run_want_fdump(&r),
                                           &r.outs, &r.err)
                      : NB_OK;
+    if (st == NB_OK && r.rank == 0 && r.resume_partial) /* whatever fails next, it stays */
+        nb_outputs_keep_hdf5(&r.outs);
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)
         return finish(&r, st);
     st = set_up(&r);

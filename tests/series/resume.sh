@@ -95,7 +95,15 @@ if expect_failure "--resume, another -seed" $rc e.txt "different job"; then
   p2=$(partial .)
   [ "$(echo "$p2" | wc -l)" = 1 ] && [ "$(md5sum "$p2" | cut -c1-32)" = "$sum" ] && ok "--resume of another job refused, the file kept: $(cat e.txt)" || bad "--resume of another job changed the file ($p -> $p2)"
 fi
-"$bin" $A $S --resume > o.txt 2> e.txt && same_data . && ok "the same job still resumes after the refusal" || bad "resume after refusal: $(cat e.txt)"
+# a bad command line with --resume (a per-frame name without #): refused, the file kept
+p=$(partial .)
+sum=$(md5sum "$p" | cut -c1-32)
+"$bin" $A $S -floatfile one.bin --resume > o.txt 2> e.txt; rc=$?
+if expect_failure "--resume, a name without #" $rc e.txt "one.bin"; then
+  p2=$(partial .)
+  [ "$(echo "$p2" | wc -l)" = 1 ] && [ "$(md5sum "$p2" | cut -c1-32)" = "$sum" ] && ok "--resume with a bad command line refused, the file kept: $(cat e.txt | cut -c1-90)..." || bad "--resume with a bad command line lost or changed the file ($p -> $p2)"
+fi
+"$bin" $A $S --resume > o.txt 2> e.txt && same_data . && ok "the same job still resumes after the refusals" || bad "resume after refusal: $(cat e.txt)"
 # a corrupt file
 "$bin" $A $S > out.txt 2> err.txt &
 pid=$!
