@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "nb_dist.h"
+#include "../src/util/nb_sys.h"
 
 #define TAG_PROGRESS 7101
 #define TAG_DONE 7102
@@ -113,13 +114,6 @@ nb_status nb_dist_split(struct nb_dist *d, int color, int key, struct nb_dist **
     return NB_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* MIN over ranks of `mine`, waiting at most `seconds` (< 0: for ever).  0 when done. */
 static int min_within(MPI_Comm comm, int mine, int *first, double seconds)
 {
@@ -130,14 +124,14 @@ static int min_within(MPI_Comm comm, int mine, int *first, double seconds)
     MPI_Request req;
     if (MPI_Iallreduce(&mine, first, 1, MPI_INT, MPI_MIN, comm, &req) != MPI_SUCCESS)
         return -1;
-    const double deadline = now_s() + seconds;
+    const double deadline = nb_seconds() + seconds;
     for (;;) {
         int done = 0;
         if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
             return -1;
         if (done)
             return 0;
-        if (now_s() > deadline)
+        if (nb_seconds() > deadline)
             return -1; /* the request stays pending: the caller ends the job */
         struct timespec pause = {0, 1000000};
         nanosleep(&pause, NULL);

@@ -48,6 +48,7 @@ struct nb_cli {
     unsigned named;            /* NB_NAMED_*: output names given on the command line     */
     int seed_given;            /* -seed appeared                                        */
     int unknown_flags;         /* flags ignored as unknown (each has a NOTE)            */
+    const char *first_unknown; /* the first of them (points into argv), NULL none       */
 
     /* data read from -img / -mask (owned) */
     struct nb_mask mask_data;

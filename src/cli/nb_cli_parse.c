@@ -640,6 +640,17 @@ static int crystal_stops(const struct pstate *p)
 
 /* ------------------------------------------------------------------ [new] options */
 
+/* A whole number 1 ... max written entirely in decimal digits (a count option's value). */
+static int count_value(const char *v, long max, int *out)
+{
+    char *end = NULL;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || !*v || *end != '\0' || n < 1 || n > max)
+        return 0;
+    *out = (int)n;
+    return 1;
+}
+
 static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_status *st)
 {
     const char *v = strchr(a, '=');
@@ -744,21 +755,15 @@ static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_
             BAD("takes no value");
         cli->physical = 1; /* applied before the other options: see physical_preset() */
     } else if (OPT("--frames")) {
-        char *end = NULL;
-        long n = v ? strtol(v, &end, 10) : 0;
-        if (!v || !*v || *end != '\0' || n < 1 || n > 100000000L)
+        if (!count_value(v, 100000000L, &cli->frames))
             BAD("expects a number of frames from 1 to 100000000 (--frames=N)");
-        cli->frames = (int)n;
     } else if (OPT("--frames-from")) {
         if (!v || !*v)
             BAD("expects --frames-from=FILE");
         cli->frames_from = v;
     } else if (OPT("--bands-per-frame")) {
-        char *end = NULL;
-        long n = v ? strtol(v, &end, 10) : 0;
-        if (!v || !*v || *end != '\0' || n < 1 || n > 1000000L)
+        if (!count_value(v, 1000000L, &cli->bands_per_frame))
             BAD("expects a positive number of bands (--bands-per-frame=B)");
-        cli->bands_per_frame = (int)n;
     } else if (OPT("--hdf5-float")) {
         if (v)
             BAD("takes no value");
@@ -1038,7 +1043,8 @@ nb_status nb_cli_parse_at(int argc, char **argv, long default_seed, struct nb_cl
                 goto done;
             }
             note(cli, "NOTE: ignoring unknown flag %s\n", av[i]);
-            cli->unknown_flags++;
+            if (cli->unknown_flags++ == 0)
+                cli->first_unknown = av[i];
         }
         if (cli->strict)
             i += p.consume;

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../engine/nb_image.h"
 #include "../engine/nb_setup.h"
+#include "../util/nb_sys.h"
 #include "nb_run_internal.h"
 #include "nb_series.h"
 
@@ -113,9 +113,7 @@ static nb_status check_line(struct run *r, const struct nb_series *s, int i, int
     if (st != NB_OK)
         nb_err_set(&r->err, "%s: %s", where, e.msg);
     else if (lc.unknown_flags > 0) {
-        const char *u = lc.notes ? strstr(lc.notes, "ignoring unknown flag ") : NULL;
-        u = u ? u + strlen("ignoring unknown flag ") : "?";
-        nb_err_set(&r->err, "%s: unknown flag %.*s", where, (int)strcspn(u, "\n"), u);
+        nb_err_set(&r->err, "%s: unknown flag %s", where, lc.first_unknown);
         st = NB_E_USAGE;
     }
     else if (lc.hkl || lc.mat || lc.sourcefile || lc.img || lc.mask || lc.stol)
@@ -348,19 +346,12 @@ struct frame_report {
     double steps;             /* evaluations per rendered pixel */
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The series' meter, on stderr (rank 0): one line per round, or on a terminal one line
  * rewritten in place.  done: frames done in all; here: of them, rendered by this job (they
  * give the rate and the ETA). */
 static void progress_line(int done, int total, double t0, double evals, int here)
 {
-    double el = now_s() - t0;
+    double el = nb_seconds() - t0;
     double eta = here > 0 ? el * (total - done) / here : 0.0;
     const int tty = isatty(STDERR_FILENO);
     fprintf(stderr, "%sframes %d/%d done (%.0f%%), %.1f s, %.3g evaluations/s, ETA %02d:%02d:%02d%s",
@@ -380,7 +371,7 @@ struct series_clock {
 
 static void clock_add(double *acc, double *t)
 {
-    double now = now_s();
+    double now = nb_seconds();
     *acc += now - *t;
     *t = now;
 }
@@ -396,7 +387,7 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
     if (st != NB_OK)
         nb_err_set(&r->err, "out of memory for the frame reports");
     st = nb_dist_agree(r->d, st, &r->err);
-    const double t0 = now_s();
+    const double t0 = nb_seconds();
     double evals = 0;
     int n_done = N - n_todo;
     for (int k = 0; st == NB_OK && k * G < n_todo; k++) {
@@ -413,7 +404,7 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
         memset(mine, 0, rec_size);
         fr->frame = -1;
         nb_status fst = NB_OK;
-        double tc = now_s();
+        double tc = nb_seconds();
         if (i >= 0)
             fst = frame_setup(r, &p->s, i, argc, argv, &f);
         clock_add(&tm->setup, &tc);
@@ -560,7 +551,7 @@ nb_status run_series(struct run *r, int argc, char **argv)
                p.s.n - n_todo, p.s.n, n_todo);
     run_series_graceful = r->cli.hdf5 != NULL;
     struct series_clock tm = {0, 0, 0, 0, 0, 0};
-    const double t_start = now_s();
+    const double t_start = nb_seconds();
     if (st == NB_OK)
         st = render_series(r, argc, argv, &p, todo, n_todo, &tm);
     if (st == NB_OK && r->h5) {
@@ -590,7 +581,7 @@ nb_status run_series(struct run *r, int argc, char **argv)
                "continues them\n",
                nb_outputs_file(&r->outs, NB_OUT_HDF5));
     if (st == NB_OK && r->rank == 0) {
-        const double all = now_s() - t_start;
+        const double all = nb_seconds() - t_start;
         printf("NOTE: series time on rank 0: %.3f s: frame set-up %.1f%%, render %.1f%%, images "
                "%.1f%%, HDF5 images %.1f%%, status and flush %.1f%%, waiting for other ranks "
                "%.1f%%, the rest %.1f%%\n",

@@ -39,3 +39,10 @@ long nb_default_seed(void)
     x ^= x >> 31;
     return 1 + (long)(x % 2147483646u);
 }
+
+double nb_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -13,4 +13,7 @@ int nb_memory_allows(double bytes);
  * Under MPI only rank 0 calls it and broadcasts the value. */
 long nb_default_seed(void);
 
+/* Seconds on a monotonic clock (intervals only: time-outs, meters). */
+double nb_seconds(void);
+
 #endif
