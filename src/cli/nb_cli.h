@@ -35,7 +35,7 @@ struct nb_cli {
     /* console */
     int progress, printout, printout_f, printout_s, trace_s, trace_f;
     /* [new] options */
-    int strict, no_fdump, help, version, hkl_columns, device, precision_single;
+    int strict, no_fdump, help, version, hkl_columns, device;
     int physical;              /* --physical: every physically correct alternative       */
     /* series (docs/batch.md) */
     int frames;                /* --frames N; 0 when not given                          */

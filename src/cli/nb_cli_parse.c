@@ -732,20 +732,27 @@ static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_
         else
             BAD("expects reference or per-term");
     } else if (OPT("--device")) {
-        if (CHOICE("cpu"))
-            cli->device = NB_DEVICE_CPU;
+        if (CHOICE("cpu") || CHOICE("auto"))
+            cli->device = NB_DEVICE_CPU; /* auto: no CUDA back-end yet, so the CPU */
         else if (CHOICE("cuda"))
             BAD("the CUDA back-end is not available in this version (the per-pixel physics "
                 "compiles under nvcc; the kernels come with the GPU work)");
         else
-            BAD("expects cpu or cuda");
+            BAD("expects cpu, cuda or auto");
     } else if (OPT("--precision")) {
         if (CHOICE("double"))
-            cli->precision_single = 0;
+            cli->cfg.precision_single = 0;
         else if (CHOICE("single"))
-            BAD("single precision applies to the CUDA back-end, not available in this version");
+            cli->cfg.precision_single = 1;
         else
             BAD("expects double or single");
+    } else if (OPT("--math")) {
+        if (CHOICE("fast"))
+            cli->cfg.math_exact = 0;
+        else if (CHOICE("exact"))
+            cli->cfg.math_exact = 1;
+        else
+            BAD("expects fast or exact");
     } else if (OPT("--hdf5")) {
         if (!v || !*v)
             BAD("expects --hdf5=FILE");

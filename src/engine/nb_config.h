@@ -125,6 +125,8 @@ struct nb_config {
     int thickness_step_uniform;  /* --thickness-step=uniform                         */
     int random_misset_uniform;   /* --random-misset=uniform                          */
     int factors_per_term;        /* --factors=per-term                               */
+    int math_exact;              /* --math=exact: libm sines (default fast)          */
+    int precision_single;        /* --precision=single                               */
 
     /* ---- inputs read by the program (borrowed, may be NULL) ---- */
     int have_mat;

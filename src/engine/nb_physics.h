@@ -81,6 +81,9 @@ struct nb_kparams {
     double I_bg;                                      /* initial accumulator value       */
     double r_e_sqr, fluence;                          /* m^2, photons/m^2                */
     int steps;                                        /* normalisation divisor           */
+    /* arithmetic of the lattice factor (spec/cli.md §8, docs/performance.md) */
+    int math_fast;                                    /* --math=fast: nb_sin_det, not libm */
+    int single;                                       /* --precision=single: nb_sincg_single */
 };
 
 /* What one pixel produced. */
@@ -186,6 +189,100 @@ NB_HD static inline double nb_sincg(double x, double N)
     if (x == 0.0)
         return N;
     return sin(x * N) / sin(x);
+}
+
+/* ---- deterministic sine (--math=fast) ----
+ * sin(x) from explicit fma() calls and IEEE + - * / only, so every compiler, every SIMD width
+ * and the GPU compute the same bits (the build turns contraction off; fma() is exact-rounded
+ * everywhere).  Reduction: n = nearest integer to x*2/pi (added and subtracted 1.5*2^52),
+ * r = x - n*pi/2 with pi/2 split in three doubles; the first fma is exact for |x| < 1e8
+ * (x and n*P1 are multiples of 2^-53 and |r| < 1), so r carries a relative error of about
+ * 1e-16.  Kernels: the minimax polynomials of fdlibm's __kernel_sin/__kernel_cos (public
+ * coefficients), evaluated with fma.  Accuracy: within 2 ulp of glibc's correctly rounded
+ * sin on the same argument; the lattice factor's budget is 1e-9 (acceptance.md T1c).
+ * Outside |x| < 1e8 and for NaN/Inf it defers to libm. */
+#define NB_SIN_DET_MAX 1e8
+
+NB_HD static inline double nb_sin_det_reduced(double x, int *quadrant)
+{
+    const double two_over_pi = 0x1.45f306dc9c883p-1;
+    const double P1 = 0x1.921fb54442d18p+0, P2 = 0x1.1a62633145c07p-54,
+                 P3 = -0x1.f1976b7ed8fbcp-110;
+    const double shifter = 0x1.8p52;
+    double n = (x * two_over_pi + shifter) - shifter;
+    *quadrant = (int)n & 3;
+    double r = fma(-n, P1, x);
+    r = fma(-n, P2, r);
+    return fma(-n, P3, r);
+}
+
+NB_HD static inline double nb_sin_det_poly(double r, int quadrant)
+{
+    const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
+                 S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
+                 S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
+    const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
+                 C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
+                 C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
+    double z = r * r;
+    double ps = fma(z, fma(z, fma(z, fma(z, fma(z, S6, S5), S4), S3), S2), S1);
+    double s = fma(z * r, ps, r);
+    double pc = fma(z, fma(z, fma(z, fma(z, fma(z, C6, C5), C4), C3), C2), C1);
+    double hz = 0.5 * z;
+    double w = 1.0 - hz;
+    double c = w + fma(z * z, pc, (1.0 - w) - hz);
+    double v = (quadrant & 1) ? c : s;
+    return (quadrant & 2) ? -v : v;
+}
+
+NB_HD static inline double nb_sin_det(double x)
+{
+    if (!(fabs(x) < NB_SIN_DET_MAX))
+        return sin(x);
+    int q;
+    double r = nb_sin_det_reduced(x, &q);
+    return nb_sin_det_poly(r, q);
+}
+
+/* nb_sincg with the deterministic sine: the reference's own arguments x and x*N. */
+NB_HD static inline double nb_sincg_det(double x, double N)
+{
+    if (x == 0.0)
+        return N;
+    return nb_sin_det(x * N) / nb_sin_det(x);
+}
+
+/* ---- single precision (--precision=single) ----
+ * sin(pi*d) for |d| <= 1/2 in float: d*P(d^2), a degree-9 odd polynomial fitted for relative
+ * error (4.4e-8 with these float coefficients), fmaf throughout. */
+NB_HD static inline float nb_sinpi_f(float d)
+{
+    const float c0 = 0x1.921fb6p+1f, c1 = -0x1.4abbbep+2f, c2 = 0x1.46681ep+1f,
+                c3 = -0x1.323f2ep-1f, c4 = 0x1.3ce0f2p-4f;
+    float z = d * d;
+    float p = fmaf(z, fmaf(z, fmaf(z, fmaf(z, c4, c3), c2), c1), c0);
+    return d * p;
+}
+
+/* sin(N*pi*h)/sin(pi*h) with the reduction in double and the sines and the quotient in float:
+ * y = h and y = N*h are split as y = m + d with m = rint(y), |d| <= 1/2, exactly (Sterbenz), so
+ * sin(pi*y) = (-1)^m sin(pi*d).  At integer h the limit N*(-1)^(m2 - m1) is returned (the
+ * reference returns N at h == 0 and a ratio of two rounding errors, about +-N, elsewhere).
+ * Error: the float sines (about 1e-7 relative each) and the rounding of d to float. */
+NB_HD static inline double nb_sincg_single(double h, double N)
+{
+    const double shifter = 0x1.8p52;
+    double y2 = h * N;
+    if (!(fabs(y2) < 0x1p50) || !(fabs(h) < 0x1p50))
+        return h == 0.0 ? N : sin(NB_PI * h * N) / sin(NB_PI * h);
+    double m1 = (h + shifter) - shifter, m2 = (y2 + shifter) - shifter;
+    double d1 = h - m1, d2 = y2 - m2;
+    double half = (m2 - m1) * 0.5; /* exact; m2 - m1 odd <=> half is not an integer */
+    int flip = half != (half + shifter) - shifter;
+    if (d1 == 0.0)
+        return h == 0.0 ? N : (flip ? -N : N);
+    float q = nb_sinpi_f((float)d2) / nb_sinpi_f((float)d1);
+    return flip ? -(double)q : (double)q;
 }
 
 /* Fourier transform of a sphere. */
@@ -378,6 +475,18 @@ NB_HD static inline int nb_pixel_has_execution(const struct nb_kparams *K, int s
     return 0;
 }
 
+/* The grating factor of index h in the arithmetic the run asked for: the reference's libm
+ * sines of pi*h and N*pi*h (--math=exact), the same arguments through nb_sin_det (fast), or
+ * the reduced float form (--precision=single). */
+NB_HD static inline double nb_sincg_any(const struct nb_kparams *K, double h, double N)
+{
+    if (K->single)
+        return nb_sincg_single(h, N);
+    if (K->math_fast)
+        return nb_sincg_det(NB_PI * h, N);
+    return nb_sincg(NB_PI * h, N);
+}
+
 /* Lattice factor F_latt for fractional (h,k,l) and rounded (h0,k0,l0) (physics.md §11). */
 NB_HD static inline double nb_lattice_factor(const struct nb_kparams *K, double h, double k,
                                              double l, int h0, int k0, int l0, double *fa,
@@ -387,15 +496,15 @@ NB_HD static inline double nb_lattice_factor(const struct nb_kparams *K, double 
     *fa = *fb = *fc = 1.0;
     if (K->shape == NB_SHAPE_SQUARE) {
         if (K->Na > 1) {
-            *fa = nb_sincg(NB_PI * h, K->Na);
+            *fa = nb_sincg_any(K, h, K->Na);
             F_latt *= *fa;
         }
         if (K->Nb > 1) {
-            *fb = nb_sincg(NB_PI * k, K->Nb);
+            *fb = nb_sincg_any(K, k, K->Nb);
             F_latt *= *fb;
         }
         if (K->Nc > 1) {
-            *fc = nb_sincg(NB_PI * l, K->Nc);
+            *fc = nb_sincg_any(K, l, K->Nc);
             F_latt *= *fc;
         }
         return F_latt;

@@ -336,6 +336,8 @@ static void fill_kernel(const struct nb_config *c, struct nb_scene *sc,
     k->oversample_omega = c->oversample_omega;
     k->apply_weights = c->source_weights_apply;
     k->factors_per_term = c->factors_per_term;
+    k->math_fast = !c->math_exact;
+    k->single = c->precision_single;
     k->dmin = c->dmin;
     k->phisteps = sc->phisteps;
     k->n_domains = sc->mosaic_domains;

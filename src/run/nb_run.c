@@ -212,11 +212,14 @@ static void install_signal_cleanup(void)
 
 /* ------------------------------------------------------------------ -trace_pixel, -printout */
 
-/* Re-run one pixel with tracing or recording (it is rendered exactly as in the image). */
+/* Re-run one pixel with tracing or recording (it is rendered as in the image; `exact`: with
+ * the reference's arithmetic, --math=exact in double, whatever the run's mode). */
 static void rerun_pixel(const struct nb_scene *sc, const struct nb_render_result *R, int s, int f,
-                        struct nb_trace *tr)
+                        int exact, struct nb_trace *tr)
 {
     struct nb_kparams K = sc->k;
+    if (exact)
+        K.math_fast = K.single = 0;
     const int64_t idx = (int64_t)s * sc->fpixels + f;
     if (R->p_star >= 0 && idx > R->p_star)
         K.interpolate = 0;
@@ -234,7 +237,7 @@ static void trace_pixel(const struct nb_scene *sc, const struct nb_render_result
     struct nb_trace tr;
     memset(&tr, 0, sizeof tr);
     tr.line = trace_line;
-    rerun_pixel(sc, R, s, f, &tr);
+    rerun_pixel(sc, R, s, f, 1, &tr);
     const struct nb_kparams *K = &sc->k;
     printf("TRACE_C: I_before_scaling %.15g\n", tr.I);
     printf("TRACE_C: r_e_meters %.15g\n", sqrt(K->r_e_sqr));
@@ -264,7 +267,7 @@ static void printout_pixels(const struct nb_scene *sc, const struct nb_cli *cli,
                 continue;
             struct nb_trace tr;
             memset(&tr, 0, sizeof tr);
-            rerun_pixel(sc, R, s, f, &tr);
+            rerun_pixel(sc, R, s, f, 0, &tr);
             double tt = atan2(sqrt(tr.pos[1] * tr.pos[1] + tr.pos[2] * tr.pos[2]), tr.pos[0]);
             double test = sin(tt / 2.0) / (sc->lambda0 * 1e10);
             printf("%4d %4d : stol = %g or %g\n", f, s, tr.stol, test);

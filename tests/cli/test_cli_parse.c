@@ -525,7 +525,16 @@ static void test_program_fields(void)
     CHECK_S(C.hdf5, "out.h5");
     parse_ok("--device=cpu --precision=double");
     CHECK_I(C.device, NB_DEVICE_CPU);
-    CHECK_I(C.precision_single, 0);
+    CHECK_I(C.cfg.precision_single, 0);
+    CHECK_I(C.cfg.math_exact, 0);
+    parse_ok("--device=auto --precision=single --math=exact");
+    CHECK_I(C.device, NB_DEVICE_CPU);
+    CHECK_I(C.cfg.precision_single, 1);
+    CHECK_I(C.cfg.math_exact, 1);
+    parse("--math=slow");
+    CHECK(S != NB_OK && strstr(E.msg, "--math"), "[%s] status %d '%s'", cur, (int)S, E.msg);
+    parse("--precision=half");
+    CHECK(S != NB_OK && strstr(E.msg, "--precision"), "[%s] status %d '%s'", cur, (int)S, E.msg);
     parse("--phi-carryover=foo");
     CHECK(S != NB_OK && strstr(E.msg, "--phi-carryover"), "[%s] status %d '%s'", cur, (int)S,
           E.msg);
