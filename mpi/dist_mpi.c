@@ -52,7 +52,10 @@ nb_status nb_dist_init(int *argc, char ***argv, struct nb_dist **d)
      * A value set by the user wins. */
     setenv("OMPI_MCA_sharedfp", "^lockedfile,individual", 0);
     if (!inited) {
-        if (MPI_Init(argc, argv) != MPI_SUCCESS)
+        /* FUNNELED: the progress meter polls MPI from the master thread of the render's
+         * OpenMP region while the other threads compute */
+        int provided = MPI_THREAD_SINGLE;
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
             return NB_E_COMM;
         (*d)->we_initialised = 1;
     }

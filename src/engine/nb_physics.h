@@ -194,62 +194,68 @@ NB_HD static inline double nb_sincg(double x, double N)
 /* ---- deterministic sine (--math=fast) ----
  * sin(x) from explicit fma() calls and IEEE + - * / only, so every compiler, every SIMD width
  * and the GPU compute the same bits (the build turns contraction off; fma() is exact-rounded
- * everywhere).  Reduction: n = nearest integer to x*2/pi (added and subtracted 1.5*2^52),
- * r = x - n*pi/2 with pi/2 split in three doubles; the first fma is exact for |x| < 1e8
- * (x and n*P1 are multiples of 2^-53 and |r| < 1), so r carries a relative error of about
- * 1e-16.  Kernels: the minimax polynomials of fdlibm's __kernel_sin/__kernel_cos (public
- * coefficients), evaluated with fma.  Accuracy: within 2 ulp of glibc's correctly rounded
- * sin on the same argument; the lattice factor's budget is 1e-9 (acceptance.md T1c).
- * Outside |x| < 1e8 and for NaN/Inf it defers to libm. */
-#define NB_SIN_DET_MAX 1e8
-
-NB_HD static inline double nb_sin_det_reduced(double x, int *quadrant)
-{
-    const double two_over_pi = 0x1.45f306dc9c883p-1;
-    const double P1 = 0x1.921fb54442d18p+0, P2 = 0x1.1a62633145c07p-54,
-                 P3 = -0x1.f1976b7ed8fbcp-110;
-    const double shifter = 0x1.8p52;
-    double n = (x * two_over_pi + shifter) - shifter;
-    *quadrant = (int)n & 3;
-    double r = fma(-n, P1, x);
-    r = fma(-n, P2, r);
-    return fma(-n, P3, r);
-}
-
-NB_HD static inline double nb_sin_det_poly(double r, int quadrant)
-{
-    const double S1 = -1.66666666666666324348e-01, S2 = 8.33333333332248946124e-03,
-                 S3 = -1.98412698298579493134e-04, S4 = 2.75573137070700676789e-06,
-                 S5 = -2.50507602534068634195e-08, S6 = 1.58969099521155010221e-10;
-    const double C1 = 4.16666666666666019037e-02, C2 = -1.38888888888741095749e-03,
-                 C3 = 2.48015872894767294178e-05, C4 = -2.75573143513906633035e-07,
-                 C5 = 2.08757232129817482790e-09, C6 = -1.13596475577881948265e-11;
-    double z = r * r;
-    double ps = fma(z, fma(z, fma(z, fma(z, fma(z, S6, S5), S4), S3), S2), S1);
-    double s = fma(z * r, ps, r);
-    double pc = fma(z, fma(z, fma(z, fma(z, fma(z, C6, C5), C4), C3), C2), C1);
-    double hz = 0.5 * z;
-    double w = 1.0 - hz;
-    double c = w + fma(z * z, pc, (1.0 - w) - hz);
-    double v = (quadrant & 1) ? c : s;
-    return (quadrant & 2) ? -v : v;
-}
-
+ * everywhere).  Reduction by pi: n = nearest integer to x/pi (added and subtracted 1.5*2^52),
+ * r = x - n*pi with pi split in three doubles; the first fma is exact (x and n*P1 are
+ * multiples of 2^-52, or of 2^-53 below 2, and |r| <= pi/2), so r carries a relative error of
+ * about 1e-16, and sin(x) = (-1)^n sin(r).  Kernel: the odd Taylor polynomial to r^23, whose
+ * truncation error on |r| <= pi/2 (4e-21) is far below an ulp, in Horner form with fma.
+ * Accuracy: within 2 ulp of glibc's correctly rounded sin of the same argument (measured:
+ * tests/unit/test_lanes.c); the lattice factor's budget is 1e-9 (acceptance.md T1c).
+ * Branch-free, so a loop over SIMD lanes vectorises: NaN and Inf give NaN, and beyond
+ * |x| = 2^50 (h beyond 10^14, never met) it returns 0. */
 NB_HD static inline double nb_sin_det(double x)
 {
-    if (!(fabs(x) < NB_SIN_DET_MAX))
-        return sin(x);
-    int q;
-    double r = nb_sin_det_reduced(x, &q);
-    return nb_sin_det_poly(r, q);
+    const double one_over_pi = 0x1.45f306dc9c883p-2;
+    const double P1 = 0x1.921fb54442d18p+1, P2 = 0x1.1a62633145c07p-53,
+                 P3 = -0x1.f1976b7ed8fbcp-109;
+    const double shifter = 0x1.8p52;
+    double n = (x * one_over_pi + shifter) - shifter;
+    double half = n * 0.5; /* n odd <=> half is not an integer */
+    int odd = half != (half + shifter) - shifter;
+    double r = fma(-n, P1, x);
+    r = fma(-n, P2, r);
+    r = fma(-n, P3, r);
+    double z = r * r;
+    double p = fma(z, -0x1.761b41316381ap-75, 0x1.71b8ef6dcf572p-66);   /* 1/23!, 1/21! */
+    p = fma(z, p, -0x1.2f49b46814157p-57);                             /* 1/19! */
+    p = fma(z, p, 0x1.952c77030ad4ap-49);                              /* 1/17! */
+    p = fma(z, p, -0x1.ae7f3e733b81fp-41);                             /* 1/15! */
+    p = fma(z, p, 0x1.6124613a86d09p-33);                              /* 1/13! */
+    p = fma(z, p, -0x1.ae64567f544e4p-26);                             /* 1/11! */
+    p = fma(z, p, 0x1.71de3a556c734p-19);                              /* 1/9!  */
+    p = fma(z, p, -0x1.a01a01a01a01ap-13);                             /* 1/7!  */
+    p = fma(z, p, 0x1.1111111111111p-7);                               /* 1/5!  */
+    p = fma(z, p, -0x1.5555555555555p-3);                              /* 1/3!  */
+    double v = fma(z * r, p, r);
+    v = odd ? -v : v;
+    return fabs(x) < 0x1p50 ? v : x - x;
 }
 
-/* nb_sincg with the deterministic sine: the reference's own arguments x and x*N. */
-NB_HD static inline double nb_sincg_det(double x, double N)
+/* The square-shape lattice factor of --math=fast: the product of the three gratings
+ * sin(N x)/sin(x) on the reference's own arguments x = pi*h and x*N, through nb_sin_det, with
+ * the reference's x == 0 rule (the factor N), taken as one quotient of two products: one
+ * division instead of three (the divisions bound the SIMD loop), a few ulp from the product
+ * of three quotients.  Axes with use_* == 0 (N <= 1) are skipped as in the reference. */
+NB_HD static inline double nb_latt_det(double h, double k, double l, double Na, double Nb,
+                                       double Nc, int use_a, int use_b, int use_c)
 {
-    if (x == 0.0)
-        return N;
-    return nb_sin_det(x * N) / nb_sin_det(x);
+    double num = 1.0, den = 1.0;
+    if (use_a) {
+        double x = NB_PI * h;
+        num *= x == 0.0 ? Na : nb_sin_det(x * Na);
+        den *= x == 0.0 ? 1.0 : nb_sin_det(x);
+    }
+    if (use_b) {
+        double x = NB_PI * k;
+        num *= x == 0.0 ? Nb : nb_sin_det(x * Nb);
+        den *= x == 0.0 ? 1.0 : nb_sin_det(x);
+    }
+    if (use_c) {
+        double x = NB_PI * l;
+        num *= x == 0.0 ? Nc : nb_sin_det(x * Nc);
+        den *= x == 0.0 ? 1.0 : nb_sin_det(x);
+    }
+    return num / den;
 }
 
 /* ---- single precision (--precision=single) ----
@@ -268,21 +274,21 @@ NB_HD static inline float nb_sinpi_f(float d)
  * y = h and y = N*h are split as y = m + d with m = rint(y), |d| <= 1/2, exactly (Sterbenz), so
  * sin(pi*y) = (-1)^m sin(pi*d).  At integer h the limit N*(-1)^(m2 - m1) is returned (the
  * reference returns N at h == 0 and a ratio of two rounding errors, about +-N, elsewhere).
- * Error: the float sines (about 1e-7 relative each) and the rounding of d to float. */
+ * Error: the float sines (about 1e-7 relative each) and the rounding of d to float.
+ * Branch-free, like nb_sin_det. */
 NB_HD static inline double nb_sincg_single(double h, double N)
 {
     const double shifter = 0x1.8p52;
     double y2 = h * N;
-    if (!(fabs(y2) < 0x1p50) || !(fabs(h) < 0x1p50))
-        return h == 0.0 ? N : sin(NB_PI * h * N) / sin(NB_PI * h);
     double m1 = (h + shifter) - shifter, m2 = (y2 + shifter) - shifter;
     double d1 = h - m1, d2 = y2 - m2;
     double half = (m2 - m1) * 0.5; /* exact; m2 - m1 odd <=> half is not an integer */
     int flip = half != (half + shifter) - shifter;
-    if (d1 == 0.0)
-        return h == 0.0 ? N : (flip ? -N : N);
     float q = nb_sinpi_f((float)d2) / nb_sinpi_f((float)d1);
-    return flip ? -(double)q : (double)q;
+    double v = flip ? -(double)q : (double)q;
+    v = d1 == 0.0 ? (h == 0.0 ? N : (flip ? -N : N)) : v;
+    /* beyond 2^50 (never met) the reduction is void: 0, or NaN for NaN and Inf */
+    return fabs(h) < 0x1p50 && fabs(y2) < 0x1p50 ? v : h - h;
 }
 
 /* Fourier transform of a sphere. */
@@ -296,9 +302,9 @@ NB_HD static inline double nb_sinc3(double x)
 /* double -> int as x86-64 converts it (cvttsd2si): INT_MIN for NaN and out-of-range. */
 NB_HD static inline int nb_d2i(double x)
 {
-    if (x >= -2147483648.0 && x < 2147483648.0)
-        return (int)x;
-    return (-2147483647 - 1);
+    /* the select is on doubles, then one conversion: a loop over SIMD lanes vectorises */
+    double c = (x >= -2147483648.0 && x < 2147483648.0) ? x : -2147483648.0;
+    return (int)c;
 }
 
 /* ------------------------------------------------------------------ structure factors */
@@ -325,13 +331,32 @@ NB_HD static inline double nb_F_at(const struct nb_kparams *K, int h, int k, int
                    (l - K->l_min)];
 }
 
-/* Nearest-neighbour rule (spec/physics.md §12.2). */
-NB_HD static inline double nb_F_nearest(const struct nb_kparams *K, int h0, int k0, int l0)
+/* Nearest-neighbour rule (spec/physics.md §12.2) on the rounded indices h0 = ceil(h - 0.5)
+ * kept as doubles: the grid cell, or -1 when there is no grid or (h0, k0, l0) is outside it
+ * (then default_F applies).  The same decision as on the int indices of the reference: an
+ * index beyond int range converts to INT_MIN there, outside every grid, and is outside here.
+ * All in double (exact: the readers refuse grids of 2^31 cells or more) and branch-free, so
+ * a loop over SIMD lanes vectorises. */
+NB_HD static inline double nb_F_cell(const struct nb_kparams *K, double h0, double k0,
+                                     double l0)
 {
-    if (K->hkls && h0 <= K->h_max && h0 >= K->h_min && k0 <= K->k_max && k0 >= K->k_min &&
-        l0 <= K->l_max && l0 >= K->l_min)
-        return nb_F_at(K, h0, k0, l0);
-    return K->default_F;
+    double in = (K->hkls != 0) & (h0 <= K->h_max) & (h0 >= K->h_min) & (k0 <= K->k_max) &
+                (k0 >= K->k_min) & (l0 <= K->l_max) & (l0 >= K->l_min) ? 1.0 : 0.0;
+    double i = ((h0 - K->h_min) * (K->k_range + 1) + (k0 - K->k_min)) * (K->l_range + 1) +
+               (l0 - K->l_min);
+    return in != 0.0 ? i : -1.0;
+}
+
+NB_HD static inline int nb_F_index(const struct nb_kparams *K, double h0, double k0, double l0)
+{
+    return (int)nb_F_cell(K, h0, k0, l0);
+}
+
+NB_HD static inline double nb_F_nearest(const struct nb_kparams *K, double h0, double k0,
+                                        double l0)
+{
+    int i = nb_F_index(K, h0, k0, l0);
+    return i >= 0 ? K->Fhkl[i] : K->default_F;
 }
 
 /* Tricubic neighbourhood range test (spec/physics.md §12.3): non-zero when out of range. */
@@ -395,9 +420,9 @@ NB_HD static inline double nb_polarization(double kahn, double *incident, double
 /* ------------------------------------------------------------------------ pixel geometry */
 
 /* Lab position of a subpixel (physics.md §7), curved detector included. */
-NB_HD static inline void nb_subpixel_pos(const struct nb_kparams *K, int spixel, int fpixel,
-                                         int layer, int subS, int subF, double *pos,
-                                         double *Fdet_out, double *Sdet_out)
+NB_HD static inline void nb_subpixel_flat(const struct nb_kparams *K, int spixel, int fpixel,
+                                          int layer, int subS, int subF, double *pos,
+                                          double *Fdet_out, double *Sdet_out)
 {
     double Fdet = K->subpixel_size * (fpixel * K->oversample + subF) + K->subpixel_size / 2.0;
     double Sdet = K->subpixel_size * (spixel * K->oversample + subS) + K->subpixel_size / 2.0;
@@ -405,6 +430,15 @@ NB_HD static inline void nb_subpixel_pos(const struct nb_kparams *K, int spixel,
     pos[0] = Fdet * K->fdet[0] + Sdet * K->sdet[0] + Odet * K->odet[0] + K->pix0[0];
     pos[1] = Fdet * K->fdet[1] + Sdet * K->sdet[1] + Odet * K->odet[1] + K->pix0[1];
     pos[2] = Fdet * K->fdet[2] + Sdet * K->sdet[2] + Odet * K->odet[2] + K->pix0[2];
+    *Fdet_out = Fdet;
+    *Sdet_out = Sdet;
+}
+
+NB_HD static inline void nb_subpixel_pos(const struct nb_kparams *K, int spixel, int fpixel,
+                                         int layer, int subS, int subF, double *pos,
+                                         double *Fdet_out, double *Sdet_out)
+{
+    nb_subpixel_flat(K, spixel, fpixel, layer, subS, subF, pos, Fdet_out, Sdet_out);
     if (K->curved) {
         double v[3], nv[3];
         double ang_s = pos[1] / K->distance, ang_f = pos[2] / K->distance;
@@ -414,8 +448,23 @@ NB_HD static inline void nb_subpixel_pos(const struct nb_kparams *K, int spixel,
         nb_rotate_axis(v, nv, K->sdet, ang_s);
         nb_rotate_axis(nv, pos, K->fdet, ang_f);
     }
-    *Fdet_out = Fdet;
-    *Sdet_out = Sdet;
+}
+
+/* Solid angle of a pixel seen at distance `airpath` (physics.md §8). */
+NB_HD static inline double nb_solid_angle(const struct nb_kparams *K, double airpath)
+{
+    double omega = K->pixel_size * K->pixel_size / airpath / airpath * K->close_distance / airpath;
+    if (K->point_pixel)
+        omega = 1.0 / airpath / airpath;
+    return omega;
+}
+
+/* Fraction of the photons absorbed in sensor layer t along the unit direction d (§9). */
+NB_HD static inline double nb_capture(const struct nb_kparams *K, int t, const double *d)
+{
+    double parallax = nb_v_dot(d, K->odet);
+    return exp(-t * K->layer_step * K->detector_mu / parallax) -
+           exp(-(t + 1) * K->layer_step * K->detector_mu / parallax);
 }
 
 /* Is the pixel rendered at all (ROI and mask)? */
@@ -476,14 +525,12 @@ NB_HD static inline int nb_pixel_has_execution(const struct nb_kparams *K, int s
 }
 
 /* The grating factor of index h in the arithmetic the run asked for: the reference's libm
- * sines of pi*h and N*pi*h (--math=exact), the same arguments through nb_sin_det (fast), or
- * the reduced float form (--precision=single). */
+ * sines of pi*h and N*pi*h (--math=exact) or the reduced float form (--precision=single);
+ * --math=fast takes the three axes at once (nb_latt_det). */
 NB_HD static inline double nb_sincg_any(const struct nb_kparams *K, double h, double N)
 {
     if (K->single)
         return nb_sincg_single(h, N);
-    if (K->math_fast)
-        return nb_sincg_det(NB_PI * h, N);
     return nb_sincg(NB_PI * h, N);
 }
 
@@ -494,6 +541,8 @@ NB_HD static inline double nb_lattice_factor(const struct nb_kparams *K, double 
 {
     double F_latt = 1.0;
     *fa = *fb = *fc = 1.0;
+    if (K->shape == NB_SHAPE_SQUARE && K->math_fast && !K->single) /* fa..fc: traced in exact */
+        return nb_latt_det(h, k, l, K->Na, K->Nb, K->Nc, K->Na > 1, K->Nb > 1, K->Nc > 1);
     if (K->shape == NB_SHAPE_SQUARE) {
         if (K->Na > 1) {
             *fa = nb_sincg_any(K, h, K->Na);
@@ -555,18 +604,11 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                 double pos[3], Fdet, Sdet;
                 nb_subpixel_pos(K, spixel, fpixel, t, subS, subF, pos, &Fdet, &Sdet);
                 double airpath = nb_v_unitize(pos, d);
-                if (pt || omega == 0.0 || K->oversample_omega) {
-                    omega = K->pixel_size * K->pixel_size / airpath / airpath * K->close_distance /
-                            airpath;
-                    if (K->point_pixel)
-                        omega = 1.0 / airpath / airpath;
-                }
+                if (pt || omega == 0.0 || K->oversample_omega)
+                    omega = nb_solid_angle(K, airpath);
                 omega_sum += omega;
-                if (pt ? K->detector_thick != 0.0 : (capture == 0.0 || K->oversample_thick)) {
-                    double parallax = nb_v_dot(d, K->odet);
-                    capture = exp(-t * K->layer_step * K->detector_mu / parallax) -
-                              exp(-(t + 1) * K->layer_step * K->detector_mu / parallax);
-                }
+                if (pt ? K->detector_thick != 0.0 : (capture == 0.0 || K->oversample_thick))
+                    capture = nb_capture(K, t, d);
                 if (pt && t == 0 && subS == 0 && subF == 0) {
                     /* per-term mode: the background carries the first subpath's factors */
                     double P0 = 1.0;

@@ -1,17 +1,27 @@
 /* nb_render_cpu.c -- the CPU back-end: OpenMP threads over the rows of a band.
  *
- * Every pixel is computed by nb_pixel() (nb_physics.h) with an explicit "this pixel holds the
- * run's first execution" flag derived from the band's incoming carry token and its pre-pass,
- * so the output is bit-identical for any thread count and any band split.  The interpolation
- * latch is resolved per band here and globally by nb_latch_select().  libc/libm/OpenMP only.
+ * One parallel region per band; threads take rows dynamically (one at a time: rows cost
+ * unequal amounts where the ROI, mask or dmin cut skip pixels), and each row is rendered by
+ * the row renderer of this CPU's instruction set (nb_cpu_isa.h: SIMD lanes, nb_pixel() where
+ * lanes do not apply).  Every pixel gets an explicit "holds the run's first execution" flag
+ * derived from the band's incoming carry token and its pre-pass, so the output is
+ * bit-identical for any thread count, band split and instruction set.  The progress meter is
+ * fed from an atomic row counter by the master thread, between its own rows.  The
+ * interpolation latch is resolved per band here and globally by nb_latch_select().
+ * libc/libm/OpenMP only.
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "nb_backend.h"
+#include "nb_cpu_isa.h"
 
 struct cpu_state {
     const struct nb_scene *sc;
+    const struct nb_cpu_isa *isa;
 };
 
 static nb_status cpu_create(const struct nb_scene *sc, void **state, struct nb_err *err)
@@ -21,7 +31,9 @@ static nb_status cpu_create(const struct nb_scene *sc, void **state, struct nb_e
         nb_err_set(err, "out of memory creating the CPU back-end");
         return NB_E_NOMEM;
     }
+    const char *note;
     s->sc = sc;
+    s->isa = nb_cpu_isa_select(&note);
     *state = s;
     return NB_OK;
 }
@@ -31,16 +43,26 @@ static void cpu_destroy(void *state)
     free(state);
 }
 
-struct row_trig {
-    int64_t index;
-    double hkl[3];
-    int hkl0[3];
-};
+const char *nb_cpu_kernel_name(void)
+{
+    const char *note;
+    return nb_cpu_isa_select(&note)->name;
+}
+
+static long rendered_in_row(const struct nb_kparams *K, int s)
+{
+    long c = 0;
+    for (int f = 0; f < K->fpixels; f++)
+        c += nb_pixel_rendered(K, s, f);
+    return c;
+}
 
 static nb_status cpu_render_band(void *state, const struct nb_band *b, const struct nb_carry *in,
-                                 struct nb_band_out *out, struct nb_err *err)
+                                 struct nb_band_out *out, const struct nb_progress *progress,
+                                 struct nb_err *err)
 {
-    const struct nb_scene *sc = ((struct cpu_state *)state)->sc;
+    const struct cpu_state *cs = state;
+    const struct nb_scene *sc = cs->sc;
     const struct nb_kparams *K = &sc->k;
     const int ncol = K->fpixels;
     nb_band_prepass(sc, b, &out->first_exec, &out->last_exec);
@@ -48,43 +70,47 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, const str
     if (b->n_rows <= 0)
         return NB_OK;
     const int64_t p_e1 = in->state == NB_CARRY_UNROTATED ? out->first_exec : -1;
-    struct row_trig *trig = malloc(sizeof *trig * (size_t)b->n_rows);
+    struct nb_row_trig *trig = malloc(sizeof *trig * (size_t)b->n_rows);
     if (!trig) {
         nb_err_set(err, "out of memory for %d row records", b->n_rows);
         return NB_E_NOMEM;
     }
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int r = 0; r < b->n_rows; r++) {
-        const int s = b->row0 + r;
-        double omega = 0.0;
-        trig[r].index = -1;
-        for (int f = 0; f < ncol; f++) {
-            const size_t o = (size_t)r * ncol + f;
-            out->value[o] = 0.0f;
-            if (out->value_nn)
-                out->value_nn[o] = 0.0f;
-            if (!nb_pixel_rendered(K, s, f))
-                continue;
-            const int64_t idx = (int64_t)s * ncol + f;
-            struct nb_pixel_result res;
-            nb_pixel(K, s, f, idx == p_e1, &res, NULL);
-            out->value[o] = res.value;
-            if (out->value_nn)
-                out->value_nn[o] = res.value_nn;
-            omega += res.omega_sum;
-            if (res.trig && trig[r].index < 0) {
-                trig[r].index = idx;
-                trig[r].hkl[0] = res.trig_h;
-                trig[r].hkl[1] = res.trig_k;
-                trig[r].hkl[2] = res.trig_l;
-                trig[r].hkl0[0] = res.trig_h0;
-                trig[r].hkl0[1] = res.trig_k0;
-                trig[r].hkl0[2] = res.trig_l0;
+    const nb_row_fn row = cs->isa->row;
+    const int use_lanes = cs->isa->use_lanes;
+    long px_done = 0;     /* rendered pixels of finished rows: atomic */
+    long px_reported = 0; /* master thread only */
+#pragma omp parallel
+    {
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int r = 0; r < b->n_rows; r++) {
+            const int s = b->row0 + r;
+            const size_t o = (size_t)r * ncol;
+            double omega = 0.0;
+            row(K, s, p_e1, use_lanes, out->value + o, out->value_nn ? out->value_nn + o : NULL,
+                &omega, &trig[r]);
+            if (out->row_omega)
+                out->row_omega[r] = omega;
+            if (progress && progress->pixels_done) {
+                long n = rendered_in_row(K, s);
+#pragma omp atomic update
+                px_done += n;
+#ifdef _OPENMP
+                if (omp_get_thread_num() == 0)
+#endif
+                {
+                    long now;
+#pragma omp atomic read
+                    now = px_done;
+                    if (now > px_reported) {
+                        progress->pixels_done(progress->ctx, now - px_reported);
+                        px_reported = now;
+                    }
+                }
             }
         }
-        if (out->row_omega)
-            out->row_omega[r] = omega;
     }
+    if (progress && progress->pixels_done && px_done > px_reported)
+        progress->pixels_done(progress->ctx, px_done - px_reported);
     for (int r = 0; r < b->n_rows; r++)
         if (trig[r].index >= 0) {
             out->trig_index = trig[r].index;
@@ -96,8 +122,8 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, const str
     return NB_OK;
 }
 
-const struct nb_backend_ops nb_backend_cpu = {"cpu", NB_CAP_DOUBLE, cpu_create, cpu_render_band,
-                                              cpu_destroy};
+const struct nb_backend_ops nb_backend_cpu = {"cpu", NB_CAP_DOUBLE | NB_CAP_FLOAT, cpu_create,
+                                              cpu_render_band, cpu_destroy};
 
 void nb_latch_select(const struct nb_scene *sc, const struct nb_band *b, int64_t p_star,
                      struct nb_band_out *out)

@@ -212,6 +212,11 @@ static nb_status check_text(const char *path, const char *buf, size_t len, struc
 static nb_status grid_alloc(const char *path, struct nb_hkl_grid *g, struct nb_err *err)
 {
     double cells = (double)(g->h_range + 1) * (g->k_range + 1) * (g->l_range + 1);
+    if (cells >= 2147483648.0) { /* the pixel loop indexes the grid with int */
+        nb_err_set(err, "%s: a %d x %d x %d structure-factor grid has 2^31 cells or more", path,
+                   g->h_range + 1, g->k_range + 1, g->l_range + 1);
+        return NB_E_INPUT;
+    }
     if (!(cells > 0) || !nb_memory_allows(cells * sizeof(double))) {
         nb_err_set(err, "%s: a %d x %d x %d structure-factor grid does not fit in memory", path,
                    g->h_range + 1, g->k_range + 1, g->l_range + 1);

@@ -43,11 +43,31 @@ void nb_render_result_fini(struct nb_render_result *R)
     memset(R, 0, sizeof *R);
 }
 
-/* Render this rank's band in chunks of rows; report progress; fills the band record. */
+/* The meter's state on this rank, fed by the back-end's master thread. */
+struct meter {
+    struct nb_dist *d;
+    long total, done_px, others_px;
+    int others_done;
+};
+
+static void meter_pixels(void *ctx, long n)
+{
+    struct meter *m = ctx;
+    if (nb_dist_rank(m->d) == 0) {
+        long before = m->done_px + m->others_px;
+        nb_dist_progress_poll(m->d, &m->others_px, &m->others_done, 0);
+        m->done_px += n;
+        progress_lines(before, m->done_px + m->others_px, m->total);
+    } else {
+        nb_dist_progress_send(m->d, n);
+    }
+}
+
+/* Render this rank's band in one call of the back-end; report progress; fills the band
+ * record. */
 static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
                              const struct nb_band *b, const struct nb_carry *in, int meter,
-                             float *img, float *nn, double *row_omega,
-                             const int64_t *weights, long total,
+                             float *img, float *nn, double *row_omega, long total,
                              struct nb_band_record *rec, struct nb_err *err)
 {
     const struct nb_backend_ops *be = &nb_backend_cpu;
@@ -55,42 +75,23 @@ static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
     nb_status st = be->create(sc, &state, err);
     if (st != NB_OK)
         return st;
-    const int chunk = meter ? (sc->spixels + 63) / 64 : (b->n_rows > 0 ? b->n_rows : 1);
-    struct nb_carry carry = *in;
-    long done_px = 0, others_px = 0;
-    int others_done = 0;
+    struct meter m = {d, total, 0, 0, 0};
+    struct nb_progress prog = {meter_pixels, &m};
+    struct nb_band_out o;
+    memset(&o, 0, sizeof o);
+    o.value = img;
+    o.value_nn = nn;
+    o.row_omega = row_omega;
     rec->trig_index = -1;
-    for (int r0 = b->row0; r0 < b->row0 + b->n_rows && st == NB_OK; r0 += chunk) {
-        const int n = b->row0 + b->n_rows - r0 < chunk ? b->row0 + b->n_rows - r0 : chunk;
-        struct nb_band part = {r0, n, sc->fpixels, b->index};
-        struct nb_band_out o;
-        memset(&o, 0, sizeof o);
-        o.value = img + (size_t)(r0 - b->row0) * sc->fpixels;
-        o.value_nn = nn ? nn + (size_t)(r0 - b->row0) * sc->fpixels : NULL;
-        o.row_omega = row_omega + (r0 - b->row0);
-        if ((st = be->render_band(state, &part, &carry, &o, err)) != NB_OK)
-            break;
-        nb_carry_through(sc, &carry, o.last_exec, &carry);
-        if (rec->trig_index < 0 && o.trig_index >= 0) {
-            rec->trig_index = o.trig_index;
-            memcpy(rec->trig_hkl, o.trig_hkl, sizeof rec->trig_hkl);
-            memcpy(rec->trig_hkl0, o.trig_hkl0, sizeof rec->trig_hkl0);
-        }
-        if (meter) {
-            long inc = 0;
-            for (int s = r0; s < r0 + n; s++)
-                inc += (long)weights[s];
-            if (nb_dist_rank(d) == 0) {
-                long before = done_px + others_px;
-                nb_dist_progress_poll(d, &others_px, &others_done, 0);
-                done_px += inc;
-                progress_lines(before, done_px + others_px, total);
-            } else {
-                nb_dist_progress_send(d, inc);
-            }
-        }
+    st = be->render_band(state, b, in, &o, meter ? &prog : NULL, err);
+    if (st == NB_OK && o.trig_index >= 0) {
+        rec->trig_index = o.trig_index;
+        memcpy(rec->trig_hkl, o.trig_hkl, sizeof rec->trig_hkl);
+        memcpy(rec->trig_hkl0, o.trig_hkl0, sizeof rec->trig_hkl0);
     }
     be->destroy(state);
+    long done_px = m.done_px, others_px = m.others_px;
+    int others_done = m.others_done;
     if (meter && nb_dist_size(d) > 1) {
         if (nb_dist_rank(d) == 0) {
             /* keep the meter going until every other rank has finished */
@@ -175,7 +176,7 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, in
      * past the last pixel, so lines stop short of 100% as in the reference */
     const long box = ((long)sc->roi_xmax - sc->roi_xmin + 1) * ((long)sc->roi_ymax - sc->roi_ymin + 1);
     if (st == NB_OK)
-        st = render_band(d, sc, &b, &in, meter, img, nn, row_omega, weights, box, me, err);
+        st = render_band(d, sc, &b, &in, meter, img, nn, row_omega, box, me, err);
     else if (meter && size > 1 && rank != 0)
         nb_dist_progress_done(d); /* keep rank 0's meter from waiting for us */
 agree_render:

@@ -56,7 +56,7 @@ static int render_split(const struct nb_scene *sc, const int *row0, int nbands, 
         outs[b].value = img + (size_t)bands[b].row0 * sc->fpixels;
         outs[b].value_nn = nn ? nn + (size_t)bands[b].row0 * sc->fpixels : NULL;
         outs[b].row_omega = omega + bands[b].row0;
-        if (be->render_band(state, &bands[b], &in, &outs[b], &err) != NB_OK)
+        if (be->render_band(state, &bands[b], &in, &outs[b], NULL, &err) != NB_OK)
             return -1;
         /* the token the band hands on, from its render, must be the plan's for the next band */
         struct nb_carry next;

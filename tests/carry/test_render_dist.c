@@ -32,7 +32,7 @@ static int render_whole(const struct nb_scene *sc, float *img, int64_t *p1, int6
     o.row_omega = omega;
     nb_carry_plan(sc, 1, &band, p1, &in, NULL);
     if (nb_backend_cpu.create(sc, &state, &err) != NB_OK ||
-        nb_backend_cpu.render_band(state, &band, &in, &o, &err) != NB_OK)
+        nb_backend_cpu.render_band(state, &band, &in, &o, NULL, &err) != NB_OK)
         return -1;
     nb_backend_cpu.destroy(state);
     *pstar = o.trig_index;
