@@ -1,24 +1,33 @@
 /* test_golden.c -- one golden case: run its cmd.txt with our program and compare every file.
  *
- * usage: test_golden <nanobragg binary> <case> [--trace]
- * Runs in a scratch folder (build/tests/scratch/run_<case>) with `inputs` pointing at the
- * golden inputs.  The golden folder is $NB_GOLDEN_DIR, else the build's unpacked copy of the
- * vendored tests/golden/data; no folder, no case or no meta.json is a failure, never a skip.
+ * usage: test_golden <nanobragg binary> <case> [--trace] [--extra "<flags>"] [--tier T0|T1c|T2]
+ * Runs in a scratch folder (build/tests/scratch/run_<case>[_<tier>]) with `inputs` pointing at
+ * the golden inputs.  The golden folder is $NB_GOLDEN_DIR, else the build's unpacked copy of
+ * the vendored tests/golden/data; no folder, no case or no meta.json is a failure, never a skip.
+ * --extra: flags appended to cmd.txt (split at blanks), e.g. "--math=exact".
  * Files: the case's meta.json lists the files stored in the case folder ("files") and the
  * files the reference run wrote ("files_created").  Every listed file must be there, every
  * file there must be listed; our run must write exactly "files_created" (Fdump.bin included,
  * though the reference's copy was deleted and is not compared), and each written image must
  * have its reference copy (X or X.gz).  A file missing on either side is a failure.
- * Verdicts: float image bit-identical (all 36 cases are; spec/acceptance.md T1c would allow a
- * rel-Linf of 1e-9, which we no longer need); SMV int and noise images: pixels identical,
- * header key by key (HEADER_BYTES may differ where the reference's header overran 512 bytes:
- * supervisor_roi); PGM identical; stdout identical line by line apart from the banner,
- * nanoBragg's pointer line "mmap(...)", TRACE lines and our NOTE: lines.
+ * Verdicts (--tier, spec/acceptance.md "Tolerance tiers"; default T0):
+ *   T0  (--math=exact): float image bit-identical; SMV int and noise images: pixels identical,
+ *       header key by key (HEADER_BYTES may differ where the reference's header overran 512
+ *       bytes: supervisor_roi); PGM identical; stdout identical line by line apart from the
+ *       banner, nanoBragg's pointer line "mmap(...)", TRACE lines and our NOTE: lines.
+ *   T1c (the default, fast math): float image rel-Linf <= 1e-9; everything else as T0 (the
+ *       spec allows 0.01 % of int pixels off by 1; in double we require identical images).
+ *   T2  (--precision=single): float image corr, sum ratio and brightest 1 %
+ *       (nb_test_compare_floats_t2); int image within max(1, 1e-3 x value) counts; noise image
+ *       size and header only; PGM not compared; stdout as T0 but with the numbers of the image
+ *       statistics lines masked (stat_line()).
  * --trace: for each trace_<s>_<f>.txt listed in meta.json, rerun with -trace_pixel s f and
- * require our per-pixel TRACE_C lines to equal the reference's.
+ * require our per-pixel TRACE_C lines to equal the reference's (the program traces the
+ * reference arithmetic in every mode, so no tier applies).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +41,27 @@
 #define NAMELEN 256
 
 static char golden[PATHLEN], casedir[PATHLEN], scratch[PATHLEN];
+
+/* The verdict sets of --tier (spec/acceptance.md "Tolerance tiers"). */
+enum tier {
+    TIER_T0,  /* --math=exact: every file identical                                 */
+    TIER_T1C, /* default mode: float rel-Linf <= T1C_REL, every other file identical */
+    TIER_T2   /* --precision=single: statistical float verdict, tolerant int image   */
+};
+/* rel = max|ours - ref| / max(ref), as the spec's metrics define it; nb_test_compare_floats
+ * divides by max|ref|, the same for these images (intensities, never negative). */
+#define T1C_REL 1e-9
+/* T2 int image: pixels within max(1, T2_INT_REL x value) counts of the reference.  The int
+ * image is the float image times a scale (55000/max_I unless -scale is given), rounded: a
+ * float image within T2 moves a pixel by a rounding flip (1 count) and by its own relative
+ * error times the scale's, which T2 bounds by 1e-3 for the brightest pixels. */
+#define T2_INT_REL 1e-3
+
+/* Flags appended to cmd.txt (--extra), split at blanks. */
+struct extra_args {
+    int n;
+    char *arg[MAXARGS / 2];
+};
 
 /* meta.json's file lists */
 struct name_list {
@@ -158,8 +188,47 @@ static int split_cmd(char *text, char **argv, int max)
     return n;
 }
 
-/* Lines of a text with the ones we do not compare removed. */
-static char **filtered_lines(char *text, int *n, int trace_mode)
+/* nanoBragg's console lines that print statistics of the rendered image: max_I and its
+ * position, mean/rms/rmsd, intfile_scale and pgm_scale (55000/max_I and a function of rmsd
+ * unless given), the noise photon count.  Every other line printed after the render ("solid
+ * angle", "writing ...") and every set-up line before it comes from the command line alone
+ * (read from the stdout.txt of all 36 cases). */
+static int stat_line(const char *l)
+{
+    static const char *const prefix[] = {"max_I = ", "mean= ", "intfile_scale = ",
+                                         "pgm_scale = "};
+    for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++)
+        if (!strncmp(l, prefix[i], strlen(prefix[i])))
+            return 1;
+    return strstr(l, " photons on noise image (") != NULL;
+}
+
+/* Replace in place every number (a run of digits, '.', '+', '-', 'e', 'E' holding a digit)
+ * by '#', so that the text of the line is still compared. */
+static void mask_numbers(char *l)
+{
+    const char *set = "0123456789.+-eE";
+    char *w = l;
+    for (const char *r = l; *r;) {
+        size_t k = strspn(r, set);
+        if (k == 0) {
+            *w++ = *r++;
+            continue;
+        }
+        if (strcspn(r, "0123456789") < k) { /* a digit inside the run: a number */
+            *w++ = '#';
+        } else {
+            memmove(w, r, k); /* "e" of "mean", "-" of a word: kept */
+            w += k;
+        }
+        r += k;
+    }
+    *w = '\0';
+}
+
+/* Lines of a text with the ones we do not compare removed; with mask_stats, the numbers of
+ * the image statistics lines masked (T2: they follow the single-precision image). */
+static char **filtered_lines(char *text, int *n, int trace_mode, int mask_stats)
 {
     char **v = malloc(sizeof(char *) * (strlen(text) / 2 + 2));
     int k = 0;
@@ -173,16 +242,19 @@ static char **filtered_lines(char *text, int *n, int trace_mode)
         if (!strncmp(l, "TRACE", 5) || !strncmp(l, "mmap(", 5) || !strncmp(l, "NOTE:", 5) ||
             !strncmp(l, "nanoBragg nanocrystal", 21) || !strncmp(l, "nanobragg-hpc", 13))
             continue;
+        if (mask_stats && stat_line(l))
+            mask_numbers(l);
         v[k++] = l;
     }
     *n = k;
     return v;
 }
 
-static int compare_text(const char *what, char *ref, char *got, int trace_mode)
+static int compare_text(const char *what, char *ref, char *got, int trace_mode, int mask_stats)
 {
     int nr, ng, bad = 0;
-    char **r = filtered_lines(ref, &nr, trace_mode), **g = filtered_lines(got, &ng, trace_mode);
+    char **r = filtered_lines(ref, &nr, trace_mode, mask_stats);
+    char **g = filtered_lines(got, &ng, trace_mode, mask_stats);
     int n = nr < ng ? nr : ng;
     for (int i = 0; i < n && bad < 5; i++)
         if (strcmp(r[i], g[i]) != 0) {
@@ -226,8 +298,9 @@ static char *case_file(const char *name, size_t *len)
     return b;
 }
 
-static int run_case(const char *bin, const char *dir, const char *extra1, const char *extra2,
-                    const char *extra3, const char *out_name)
+/* Run cmd.txt plus the extra flags (then more: -trace_pixel s f, or none) in a fresh dir. */
+static int run_case(const char *bin, const char *dir, const struct extra_args *extra,
+                    char *const *more, int n_more, const char *out_name)
 {
     char cmd[PATHLEN], *argv[MAXARGS], p[PATHLEN], outp[PATHLEN], errp[PATHLEN];
     snprintf(p, sizeof p, "%s/cmd.txt", casedir);
@@ -235,12 +308,11 @@ static int run_case(const char *bin, const char *dir, const char *extra1, const 
     if (!text)
         return -1;
     argv[0] = (char *)bin;
-    int n = split_cmd(text, argv + 1, MAXARGS - 4) + 1;
-    if (extra1) {
-        argv[n++] = (char *)extra1;
-        argv[n++] = (char *)extra2;
-        argv[n++] = (char *)extra3;
-    }
+    int n = split_cmd(text, argv + 1, MAXARGS / 2 - 1) + 1;
+    for (int i = 0; i < extra->n; i++)
+        argv[n++] = extra->arg[i];
+    for (int i = 0; i < n_more && n < MAXARGS - 1; i++)
+        argv[n++] = more[i];
     argv[n] = NULL;
     if (nb_test_fresh_dir(dir) != 0)
         return -1;
@@ -292,8 +364,28 @@ static int compare_smv_headers(const char *what, const char *ref, size_t rl, con
     return bad;
 }
 
-/* SMV image: header key by key, then every pixel exactly. */
-static int compare_u16_images(const char *name, size_t npix)
+/* How compare_u16_images judges the pixels of an SMV image. */
+enum u16_check {
+    U16_EXACT,  /* every pixel identical (T0, T1c)                                        */
+    U16_COUNTS, /* within max(1, T2_INT_REL x value) counts (T2 int image)                 */
+    U16_HEADER  /* pixels not compared, the file's size checked (T2 noise image: Poisson
+                 * draws from a different float image; comparing their statistics is
+                 * AT-NOISE-001's job, out of scope here) */
+};
+
+/* The file's size is HEADER_BYTES + 2 x npix: every pixel written, though none is compared. */
+static int check_smv_size(const char *name, const char *got, size_t gl, size_t npix)
+{
+    const char *h = strstr(got, "HEADER_BYTES=");
+    long hb = h ? atol(h + 13) : -1;
+    int ok = hb > 0 && (size_t)hb + 2 * npix == gl;
+    printf("%s: %zu bytes, HEADER_BYTES %ld + %zu pixels x 2: %s\n", name, gl, hb, npix,
+           ok ? "size right" : "WRONG SIZE");
+    return !ok;
+}
+
+/* SMV image: header key by key, then the pixels as `how` says. */
+static int compare_u16_images(const char *name, size_t npix, enum u16_check how)
 {
     size_t rl, gl;
     char p[PATHLEN];
@@ -315,19 +407,32 @@ static int compare_u16_images(const char *name, size_t npix)
         return 1;
     }
     bad |= compare_smv_headers(name, ref, rl - 2 * npix, got, gl - 2 * npix);
+    if (how == U16_HEADER) {
+        bad |= check_smv_size(name, got, gl, npix);
+        printf("%s: pixels not compared (noise drawn from a single-precision image)\n", name);
+        free(ref);
+        free(got);
+        return bad;
+    }
     const unsigned char *r = (const unsigned char *)ref + rl - 2 * npix;
     const unsigned char *g = (const unsigned char *)got + gl - 2 * npix;
-    size_t ndiff = 0;
+    size_t ndiff = 0, nbeyond = 0;
+    int maxd = 0;
     for (size_t i = 0; i < npix; i++) {
         int a = r[2 * i] | r[2 * i + 1] << 8, b = g[2 * i] | g[2 * i + 1] << 8;
-        if (a != b) {
-            ndiff++;
-            if (ndiff <= 5)
-                printf("  %s pixel %zu: ref %d got %d\n", name, i, a, b);
-        }
+        int d = abs(a - b);
+        double tol = how == U16_EXACT ? 0.0 : fmax(1.0, T2_INT_REL * a);
+        ndiff += d != 0;
+        maxd = d > maxd ? d : maxd;
+        if (d > tol && ++nbeyond <= 5)
+            printf("  %s pixel %zu: ref %d got %d\n", name, i, a, b);
     }
-    printf("%s: %zu of %zu pixels differ (exact comparison)\n", name, ndiff, npix);
-    bad |= ndiff != 0;
+    if (how == U16_EXACT)
+        printf("%s: %zu of %zu pixels differ (exact comparison)\n", name, ndiff, npix);
+    else
+        printf("%s: %zu of %zu pixels differ, max |d| %d counts, %zu beyond max(1, %g x value)\n",
+               name, ndiff, npix, maxd, nbeyond, T2_INT_REL);
+    bad |= nbeyond != 0;
     free(ref);
     free(got);
     return bad;
@@ -353,12 +458,98 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static int golden_case(const char *bin, const char *name)
+/* The noise image's name: the value of nanoBragg's -noisefile (-noiseimage; matched inside a
+ * token, as nanoBragg's strstr does) in cmd.txt, else its default noiseimage.img. */
+static void noise_file_name(char *out, size_t size)
 {
+    char p[PATHLEN], *argv[MAXARGS];
+    snprintf(out, size, "noiseimage.img");
+    snprintf(p, sizeof p, "%s/cmd.txt", casedir);
+    char *text = (char *)nb_test_read_file(p, NULL);
+    if (!text)
+        return;
+    int n = split_cmd(text, argv, MAXARGS);
+    for (int i = 0; i + 1 < n; i++)
+        if (strstr(argv[i], "-noisefile") || strstr(argv[i], "-noiseimage"))
+            snprintf(out, size, "%s", argv[i + 1]);
+    free(text);
+}
+
+/* The float image by the tier's verdict; the numbers are printed whether it passes or not. */
+static int compare_float_image(const float *got, const float *ref, size_t npix, int fpixels,
+                               enum tier tier)
+{
+    char prefix[PATHLEN];
+    snprintf(prefix, sizeof prefix, "%s/float", scratch);
+    if (tier == TIER_T0)
+        return nb_test_compare_floats_exact(got, ref, npix, fpixels, prefix);
+    if (tier == TIER_T2)
+        return nb_test_compare_floats_t2(got, ref, npix, fpixels, prefix, NULL);
+    /* T1c: "max|d| ... rel ... N pixels differ" from nb_test_compare_floats */
+    return nb_test_compare_floats(got, ref, npix, fpixels, T1C_REL, prefix, NULL);
+}
+
+/* Every file the reference wrote besides float.bin, by kind; one we cannot compare fails. */
+static int compare_other_files(size_t npix, enum tier tier)
+{
+    char noise[NAMELEN];
+    int fails = 0;
+    noise_file_name(noise, sizeof noise);
+    for (int i = 0; i < created.n; i++) {
+        const char *f = created.name[i];
+        if (!strcmp(f, "float.bin") || !strcmp(f, "Fdump.bin"))
+            continue; /* compared before; Fdump.bin: the reference's copy was deleted */
+        if (ends_with(f, ".img")) {
+            enum u16_check how = tier != TIER_T2    ? U16_EXACT
+                                 : !strcmp(f, noise) ? U16_HEADER
+                                                     : U16_COUNTS;
+            fails += compare_u16_images(f, npix, how);
+        } else if (ends_with(f, ".pgm") && tier == TIER_T2) {
+            /* its pixels and its header's "pixels scaled by" follow the image's rmsd; that it
+             * was written is checked (check_written) */
+            printf("%s: not compared (single precision)\n", f);
+        } else if (ends_with(f, ".pgm")) {
+            fails += compare_bytes(f);
+        } else {
+            printf("FAIL: no comparison defined for %s\n", f);
+            fails++;
+        }
+    }
+    return fails;
+}
+
+/* stdout line by line; T2 masks the numbers of the image statistics lines (stat_line()). */
+static int compare_stdout(enum tier tier)
+{
+    size_t rl, gl;
+    char p[PATHLEN];
+    char *so_ref = case_file("stdout.txt", &rl);
+    snprintf(p, sizeof p, "%s/stdout.txt", scratch);
+    char *so_got = (char *)nb_test_read_file(p, &gl);
+    int bad = 1;
+    if (!so_ref || !so_got) {
+        printf("stdout missing\n");
+    } else {
+        bad = compare_text("stdout", so_ref, so_got, 0, tier == TIER_T2);
+        printf("stdout: %s\n", bad                ? "DIFFERS"
+                               : tier == TIER_T2 ? "identical (banner, NOTE, TRACE, mmap lines "
+                                                   "excluded; image statistics numbers masked)"
+                                                 : "identical (banner, NOTE, TRACE, mmap lines "
+                                                   "excluded)");
+    }
+    free(so_ref);
+    free(so_got);
+    return bad;
+}
+
+static int golden_case(const char *bin, const char *name, const struct extra_args *extra,
+                       enum tier tier)
+{
+    static const char *const suffix[] = {"", "_t1c", "_t2"}; /* by tier: tests run in parallel */
     int fails = check_case_folder();
     char p[PATHLEN];
-    snprintf(scratch, sizeof scratch, "%s/run_%s", NB_TEST_SCRATCH, name);
-    int rc = run_case(bin, scratch, NULL, NULL, NULL, "stdout.txt");
+    snprintf(scratch, sizeof scratch, "%s/run_%s%s", NB_TEST_SCRATCH, name, suffix[tier]);
+    int rc = run_case(bin, scratch, extra, NULL, 0, "stdout.txt");
     if (rc != 0) {
         snprintf(p, sizeof p, "%s/stderr.txt", scratch);
         char *e = (char *)nb_test_read_file(p, NULL);
@@ -390,42 +581,15 @@ static int golden_case(const char *bin, const char *name)
             fpixels = atoi(s1 + 6);
         free(ih);
     }
-    char prefix[PATHLEN];
-    snprintf(prefix, sizeof prefix, "%s/float", scratch);
-    fails += nb_test_compare_floats_exact(got, ref, npix, fpixels, prefix);
+    fails += compare_float_image(got, ref, npix, fpixels, tier);
     free(ref);
     free(got);
-    /* every other file the reference wrote, by kind; one we cannot compare is a failure */
-    for (int i = 0; i < created.n; i++) {
-        const char *f = created.name[i];
-        if (!strcmp(f, "float.bin") || !strcmp(f, "Fdump.bin"))
-            continue; /* compared above; Fdump.bin: the reference's copy was deleted */
-        else if (ends_with(f, ".img"))
-            fails += compare_u16_images(f, npix);
-        else if (ends_with(f, ".pgm"))
-            fails += compare_bytes(f);
-        else {
-            printf("FAIL: no comparison defined for %s\n", f);
-            fails++;
-        }
-    }
-    char *so_ref = case_file("stdout.txt", &rl);
-    snprintf(p, sizeof p, "%s/stdout.txt", scratch);
-    char *so_got = (char *)nb_test_read_file(p, &gl);
-    if (!so_ref || !so_got) {
-        printf("stdout missing\n");
-        fails++;
-    } else {
-        int bad = compare_text("stdout", so_ref, so_got, 0);
-        printf("stdout: %s\n", bad ? "DIFFERS" : "identical (banner, NOTE, TRACE, mmap lines excluded)");
-        fails += bad;
-    }
-    free(so_ref);
-    free(so_got);
+    fails += compare_other_files(npix, tier);
+    fails += compare_stdout(tier);
     return fails ? 1 : 0;
 }
 
-static int golden_traces(const char *bin, const char *name)
+static int golden_traces(const char *bin, const char *name, const struct extra_args *extra)
 {
     int fails = 0, n = 0;
     for (int i = 0; i < stored.n; i++) {
@@ -438,7 +602,8 @@ static int golden_traces(const char *bin, const char *name)
         snprintf(fs, sizeof fs, "%d", f);
         snprintf(dir, sizeof dir, "%s/trace_%s_%d_%d", NB_TEST_SCRATCH, name, s, f);
         n++;
-        int rc = run_case(bin, dir, "-trace_pixel", ss, fs, "stdout.txt");
+        char *trace_args[] = {"-trace_pixel", ss, fs};
+        int rc = run_case(bin, dir, extra, trace_args, 3, "stdout.txt");
         if (rc != 0) {
             printf("FAIL: trace run exit status %d\n", rc);
             fails++;
@@ -447,7 +612,7 @@ static int golden_traces(const char *bin, const char *name)
         char *ref = case_file(stored.name[i], NULL);
         snprintf(p, sizeof p, "%s/stdout.txt", dir);
         char *got = (char *)nb_test_read_file(p, NULL);
-        int bad = (!ref || !got) ? 1 : compare_text(stored.name[i], ref, got, 1);
+        int bad = (!ref || !got) ? 1 : compare_text(stored.name[i], ref, got, 1, 0);
         printf("%s: %s\n", stored.name[i], bad ? "DIFFERS" : "identical per-pixel TRACE_C lines");
         fails += bad;
         free(ref);
@@ -460,11 +625,39 @@ static int golden_traces(const char *bin, const char *name)
     return fails ? 1 : 0;
 }
 
+static int usage(void)
+{
+    fprintf(stderr, "usage: test_golden <nanobragg> <case> [--trace] [--extra \"<flags>\"] "
+                    "[--tier T0|T1c|T2]\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: test_golden <nanobragg> <case> [--trace]\n");
-        return 2;
+    static struct extra_args extra;
+    enum tier tier = TIER_T0;
+    int trace = 0;
+    if (argc < 3)
+        return usage();
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--trace")) {
+            trace = 1;
+        } else if (!strcmp(argv[i], "--extra") && i + 1 < argc) {
+            /* argv's own storage, split in place */
+            extra.n += split_cmd(argv[++i], extra.arg + extra.n, MAXARGS / 2 - extra.n);
+        } else if (!strcmp(argv[i], "--tier") && i + 1 < argc) {
+            const char *t = argv[++i];
+            if (!strcmp(t, "T0"))
+                tier = TIER_T0;
+            else if (!strcmp(t, "T1c"))
+                tier = TIER_T1C;
+            else if (!strcmp(t, "T2"))
+                tier = TIER_T2;
+            else
+                return usage();
+        } else {
+            return usage();
+        }
     }
     const char *g = nb_test_golden_dir();
     if (!g) {
@@ -484,8 +677,14 @@ int main(int argc, char **argv)
         printf("%s FAILED\n", argv[2]);
         return 1;
     }
-    int rc = (argc > 3 && !strcmp(argv[3], "--trace")) ? golden_traces(argv[1], argv[2])
-                                                         : golden_case(argv[1], argv[2]);
+    static const char *const tier_name[] = {"T0", "T1c", "T2"};
+    printf("%s: %s%s%s", argv[2], trace ? "per-pixel traces" : "tier ",
+           trace ? "" : tier_name[tier], extra.n ? ", extra flags:" : "");
+    for (int i = 0; i < extra.n; i++)
+        printf(" %s", extra.arg[i]);
+    printf("\n");
+    int rc = trace ? golden_traces(argv[1], argv[2], &extra)
+                   : golden_case(argv[1], argv[2], &extra, tier);
     printf("%s %s\n", argv[2], rc ? "FAILED" : "passed");
     return rc;
 }

@@ -192,3 +192,109 @@ int nb_test_compare_floats_exact(const float *got, const float *ref, size_t n, i
     float_evidence(got, ref, n, fpixels, prefix);
     return 1;
 }
+
+/* Descending order, NaN first (so a NaN reference pixel is among those checked). */
+static int brighter_first(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    if (isnan(x) || isnan(y))
+        return isnan(y) - isnan(x);
+    return (x < y) - (x > y);
+}
+
+/* Pearson correlation, two-pass; two constant images correlate (1), one alone does not (0). */
+static double pearson(const float *got, const float *ref, size_t n)
+{
+    double mg = 0.0, mr = 0.0, sgr = 0.0, sgg = 0.0, srr = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        mg += got[i];
+        mr += ref[i];
+    }
+    mg /= (double)n;
+    mr /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        const double dg = (double)got[i] - mg, dr = (double)ref[i] - mr;
+        sgr += dg * dr;
+        sgg += dg * dg;
+        srr += dr * dr;
+    }
+    if (sgg == 0.0 || srr == 0.0)
+        return sgg == srr ? 1.0 : 0.0;
+    return sgr / sqrt(sgg * srr);
+}
+
+/* Worst relative error over the k brightest reference pixels: those above the k-th largest
+ * value, then pixels equal to it in index order until there are k.  0 when ref and got are
+ * both 0; NaN (sticky) fails.  Returns the count beyond tol; *worst_rel, *worst_i the worst. */
+static size_t brightest_check(const float *got, const float *ref, size_t n, size_t k, double tol,
+                              double *worst_rel, size_t *worst_i)
+{
+    float *v = malloc(n * sizeof *v);
+    *worst_rel = 0.0;
+    *worst_i = 0;
+    if (!v) {
+        *worst_rel = NAN;
+        return k;
+    }
+    memcpy(v, ref, n * sizeof *v);
+    qsort(v, n, sizeof *v, brighter_first);
+    const float t = v[k - 1];
+    size_t above = 0, ties = 0, bad = 0;
+    for (size_t i = 0; i < k; i++)
+        above += brighter_first(&v[i], &t) < 0;
+    free(v);
+    for (size_t i = 0; i < n; i++) {
+        int take = brighter_first(&ref[i], &t) < 0;
+        if (!take && brighter_first(&ref[i], &t) == 0 && ties < k - above) {
+            ties++;
+            take = 1;
+        }
+        if (!take)
+            continue;
+        const double d = fabs((double)got[i] - (double)ref[i]);
+        const double rel = ref[i] != 0.0f ? d / fabs((double)ref[i]) : d > 0.0 ? INFINITY : d;
+        if (!(rel <= tol))
+            bad++;
+        if (rel > *worst_rel || (isnan(rel) && !isnan(*worst_rel))) {
+            *worst_rel = rel;
+            *worst_i = i;
+        }
+    }
+    return bad;
+}
+
+int nb_test_compare_floats_t2(const float *got, const float *ref, size_t n, int fpixels,
+                              const char *prefix, struct nb_t2_result *out)
+{
+    struct nb_t2_result r = {0};
+    double sg = 0.0, sr = 0.0;
+    size_t worst = 0;
+    if (n == 0)
+        return 1;
+    float_stats(got, ref, n, fpixels, "T2: for information");
+    for (size_t i = 0; i < n; i++) {
+        sg += got[i];
+        sr += ref[i];
+    }
+    r.corr = pearson(got, ref, n);
+    r.sum_ratio = sr != 0.0 ? sg / sr : sg == 0.0 ? 1.0 : INFINITY;
+    r.top_n = n / 100 > 0 ? n / 100 : 1;
+    r.top_bad = brightest_check(got, ref, n, r.top_n, NB_T2_TOP_REL, &r.top_rel, &worst);
+    const int ok_corr = r.corr >= NB_T2_CORR_MIN;
+    const int ok_sum = fabs(r.sum_ratio - 1.0) <= NB_T2_SUM_TOL;
+    printf("float image (T2): corr %.9f, 1-corr %.2e (need corr >= %g)%s\n", r.corr,
+           1.0 - r.corr, NB_T2_CORR_MIN, ok_corr ? "" : " FAILS");
+    printf("float image (T2): sum ratio %.9f, |ratio-1| %.2e (need <= %g)%s\n", r.sum_ratio,
+           fabs(r.sum_ratio - 1.0), NB_T2_SUM_TOL, ok_sum ? "" : " FAILS");
+    printf("float image (T2): brightest %zu pixels: worst rel %.3e at slow %zu fast %zu (got %.9g "
+           "ref %.9g), %zu beyond %g%s\n",
+           r.top_n, r.top_rel, worst / (size_t)fpixels, worst % (size_t)fpixels,
+           (double)got[worst], (double)ref[worst], r.top_bad, NB_T2_TOP_REL,
+           r.top_bad ? " FAILS" : "");
+    if (out)
+        *out = r;
+    if (ok_corr && ok_sum && r.top_bad == 0)
+        return 0;
+    float_evidence(got, ref, n, fpixels, prefix);
+    return 1;
+}

@@ -56,4 +56,23 @@ int nb_test_compare_floats(const float *got, const float *ref, size_t n, int fpi
 int nb_test_compare_floats_exact(const float *got, const float *ref, size_t n, int fpixels,
                                  const char *prefix);
 
+/* Tier T2 of spec/acceptance.md (single precision against a double reference): Pearson
+ * correlation of the flattened images >= NB_T2_CORR_MIN, |sum ratio - 1| <= NB_T2_SUM_TOL
+ * (sum ratio = sum(got)/sum(ref)), and each of the brightest 1 % of pixels by the reference
+ * value (at least one; ties by pixel index) within NB_T2_TOP_REL relative of the reference.
+ * Prints the three measures (and max|d|, rel, count of differing pixels for information);
+ * returns 0 when all three hold, else 1 with evidence as above.  NaN fails every measure. */
+#define NB_T2_CORR_MIN 0.99999
+#define NB_T2_SUM_TOL 1e-5
+#define NB_T2_TOP_REL 1e-3
+struct nb_t2_result {
+    double corr;      /* Pearson correlation                                     */
+    double sum_ratio; /* sum(got) / sum(ref)                                     */
+    double top_rel;   /* worst |got-ref|/|ref| over the brightest pixels         */
+    size_t top_n;     /* how many pixels "the brightest 1 %" is                  */
+    size_t top_bad;   /* how many of them are beyond NB_T2_TOP_REL               */
+};
+int nb_test_compare_floats_t2(const float *got, const float *ref, size_t n, int fpixels,
+                              const char *prefix, struct nb_t2_result *out);
+
 #endif
