@@ -30,8 +30,7 @@
 #define NB_LW NB_LANES_S
 #define NB_LBLOCK NB_CAT(block_s, NB_ISA)
 #define NB_LTERM NB_CAT(term_s, NB_ISA)
-#define NB_LLATT(h, k, l, Na, Nb, Nc)                                                           \
-    (1.0 * nb_sincg_single((h), (Na)) * nb_sincg_single((k), (Nb)) * nb_sincg_single((l), (Nc)))
+#define NB_LLATT(h, k, l, Na, Nb, Nc) nb_latt_single((h), (k), (l), (Na), (Nb), (Nc), 1, 1, 1)
 #include "nb_lanes_block.h"
 #undef NB_LW
 #undef NB_LBLOCK

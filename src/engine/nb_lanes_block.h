@@ -1,11 +1,11 @@
 /* nb_lanes_block.h -- one block of NB_LW consecutive pixels of a row, one SIMD lane each.
  *
  * Included by nb_lanes.h once per lane width, with
- *   NB_LW            lanes (8 for double, 16 for single precision),
+ *   NB_LW            lanes (NB_LANES_D for double, NB_LANES_S for single precision),
  *   NB_LBLOCK        the name of the block function,
  *   NB_LTERM         the name of its term helper,
  *   NB_LLATT(h, k, l, Na, Nb, Nc)  the square lattice factor with every N > 1 (nb_latt_det or
- *                    three nb_sincg_single).
+ *                    nb_latt_single).
  *
  * Every lane performs, operation for operation, what nb_pixel() does for its pixel with the
  * same arithmetic mode: the same nb_physics.h helpers, the same association order, the same
@@ -21,17 +21,18 @@
  * accumulates it.  `common` (a constant at each call) selects the specialisation that
  * vectorises: square shape with Na, Nb, Nc > 1, no source weights, no oversample_* factors
  * (GCC 12 does not vectorise selects on loop-invariant conditions, so they are unswitched
- * here; `grid` = K->hkls != 0 likewise).  There a term with F_latt == 0 is skipped whatever the water size: adding it would
- * add F^2 * 0 * 0 = +0, which leaves I unchanged (F is finite: the readers refuse others). */
-static inline double NB_LTERM(const struct nb_kparams *K, const double *v, const double *Fg,
-                              double qx, double qy, double qz, double keep, double I, double w,
-                              double capture, double polar, double omega, int common,
-                              int grid)
+ * here; `grid` = K->hkls != 0 likewise).  There a term with F_latt == 0 is skipped whatever
+ * the water size: adding it would add F^2 * 0 * 0 = +0, which leaves I unchanged (F is
+ * finite: the readers refuse others).  Always inlined: a call would leave the loop scalar. */
+NB_ALWAYS_INLINE static inline double NB_LTERM(const struct nb_kparams *K, const double *v,
+                                               const double *Fg, double qx, double qy, double qz,
+                                               double keep, double I, double w, double capture,
+                                               double polar, double omega, int common, int grid)
 {
     double h = v[0] * qx + v[1] * qy + v[2] * qz;
     double k = v[3] * qx + v[4] * qy + v[5] * qz;
     double l = v[6] * qx + v[7] * qy + v[8] * qz;
-    double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5); /* nb_pixel's, unconverted */
+    double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5); /* unconverted */
     double F_latt = 1.0;
     if (common) {
         F_latt = NB_LLATT(h, k, l, K->Na, K->Nb, K->Nc);

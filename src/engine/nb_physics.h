@@ -16,11 +16,21 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__CUDACC__)
 #define NB_HD __host__ __device__
 #else
 #define NB_HD
+#endif
+/* The helpers of the SIMD lanes must be inlined into the lane loops, whatever the compiler's
+ * size heuristics decide (a call leaves the loop scalar). */
+#if defined(__CUDACC__)
+#define NB_ALWAYS_INLINE /* nvcc inlines device functions by itself */
+#elif defined(__GNUC__)
+#define NB_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define NB_ALWAYS_INLINE
 #endif
 
 #define NB_PI 3.14159265358979323846   /* the same double as glibc's M_PI   */
@@ -194,41 +204,50 @@ NB_HD static inline double nb_sincg(double x, double N)
 /* ---- deterministic sine (--math=fast) ----
  * sin(x) from explicit fma() calls and IEEE + - * / only, so every compiler, every SIMD width
  * and the GPU compute the same bits (the build turns contraction off; fma() is exact-rounded
- * everywhere).  Reduction by pi: n = nearest integer to x/pi (added and subtracted 1.5*2^52),
- * r = x - n*pi with pi split in three doubles; the first fma is exact (x and n*P1 are
- * multiples of 2^-52, or of 2^-53 below 2, and |r| <= pi/2), so r carries a relative error of
- * about 1e-16, and sin(x) = (-1)^n sin(r).  Kernel: the odd Taylor polynomial to r^23, whose
- * truncation error on |r| <= pi/2 (4e-21) is far below an ulp, in Horner form with fma.
- * Accuracy: within 2 ulp of glibc's correctly rounded sin of the same argument (measured:
- * tests/unit/test_lanes.c); the lattice factor's budget is 1e-9 (acceptance.md T1c).
- * Branch-free, so a loop over SIMD lanes vectorises: NaN and Inf give NaN, and beyond
- * |x| = 2^50 (h beyond 10^14, never met) it returns 0. */
-NB_HD static inline double nb_sin_det(double x)
+ * everywhere).  Reduction by pi: t = x/pi + 1.5*2^52 rounds x/pi to the nearest integer n,
+ * whose parity is the last bit of t; r = x - n*pi with pi split in three doubles, the first
+ * fma exact (x and n*P1 are multiples of 2^-52, or of 2^-53 below 2, and |r| <= pi/2), so r
+ * carries a relative error of about 1e-16; sin(x) = (-1)^n sin(r).  Kernel: the odd Taylor
+ * polynomial to r^21, whose truncation error on |r| <= pi/2 (1e-18) is far below an ulp, in
+ * Horner form with fma.  Accuracy: within 2 ulp of glibc's correctly rounded sin of the same
+ * argument (tests/unit/test_lanes.c).  The lattice factor's budget is 1e-9 (acceptance.md
+ * T1c).  Branch-free, so loops over SIMD lanes vectorise; about 20 operations.
+ * nb_sin_det_core() needs |x| < 2^49; NaN and Inf give NaN. */
+NB_HD NB_ALWAYS_INLINE static inline double nb_sin_det_core(double x)
 {
     const double one_over_pi = 0x1.45f306dc9c883p-2;
     const double P1 = 0x1.921fb54442d18p+1, P2 = 0x1.1a62633145c07p-53,
                  P3 = -0x1.f1976b7ed8fbcp-109;
     const double shifter = 0x1.8p52;
-    double n = (x * one_over_pi + shifter) - shifter;
-    double half = n * 0.5; /* n odd <=> half is not an integer */
-    int odd = half != (half + shifter) - shifter;
+    double t = fma(x, one_over_pi, shifter);
+    double n = t - shifter;
     double r = fma(-n, P1, x);
     r = fma(-n, P2, r);
     r = fma(-n, P3, r);
     double z = r * r;
-    double p = fma(z, -0x1.761b41316381ap-75, 0x1.71b8ef6dcf572p-66);   /* 1/23!, 1/21! */
-    p = fma(z, p, -0x1.2f49b46814157p-57);                             /* 1/19! */
-    p = fma(z, p, 0x1.952c77030ad4ap-49);                              /* 1/17! */
-    p = fma(z, p, -0x1.ae7f3e733b81fp-41);                             /* 1/15! */
-    p = fma(z, p, 0x1.6124613a86d09p-33);                              /* 1/13! */
-    p = fma(z, p, -0x1.ae64567f544e4p-26);                             /* 1/11! */
-    p = fma(z, p, 0x1.71de3a556c734p-19);                              /* 1/9!  */
-    p = fma(z, p, -0x1.a01a01a01a01ap-13);                             /* 1/7!  */
-    p = fma(z, p, 0x1.1111111111111p-7);                               /* 1/5!  */
-    p = fma(z, p, -0x1.5555555555555p-3);                              /* 1/3!  */
+    double p = fma(z, 0x1.71b8ef6dcf572p-66, -0x1.2f49b46814157p-57);  /* 1/21!, 1/19! */
+    p = fma(z, p, 0x1.952c77030ad4ap-49);                             /* 1/17! */
+    p = fma(z, p, -0x1.ae7f3e733b81fp-41);                            /* 1/15! */
+    p = fma(z, p, 0x1.6124613a86d09p-33);                             /* 1/13! */
+    p = fma(z, p, -0x1.ae64567f544e4p-26);                            /* 1/11! */
+    p = fma(z, p, 0x1.71de3a556c734p-19);                             /* 1/9!  */
+    p = fma(z, p, -0x1.a01a01a01a01ap-13);                            /* 1/7!  */
+    p = fma(z, p, 0x1.1111111111111p-7);                              /* 1/5!  */
+    p = fma(z, p, -0x1.5555555555555p-3);                             /* 1/3!  */
     double v = fma(z * r, p, r);
-    v = odd ? -v : v;
-    return fabs(x) < 0x1p50 ? v : x - x;
+    /* (-1)^n: the last bit of t moved into the sign bit */
+    uint64_t tb, vb;
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&vb, &v, sizeof vb);
+    vb ^= tb << 63;
+    memcpy(&v, &vb, sizeof v);
+    return v;
+}
+
+/* nb_sin_det_core() for every x: beyond |x| = 2^49 (h beyond 10^14, never met) it returns 0. */
+NB_HD static inline double nb_sin_det(double x)
+{
+    return fabs(x) < 0x1p49 ? nb_sin_det_core(x) : x - x;
 }
 
 /* The square-shape lattice factor of --math=fast: the product of the three gratings
@@ -236,32 +255,37 @@ NB_HD static inline double nb_sin_det(double x)
  * the reference's x == 0 rule (the factor N), taken as one quotient of two products: one
  * division instead of three (the divisions bound the SIMD loop), a few ulp from the product
  * of three quotients.  Axes with use_* == 0 (N <= 1) are skipped as in the reference. */
-NB_HD static inline double nb_latt_det(double h, double k, double l, double Na, double Nb,
-                                       double Nc, int use_a, int use_b, int use_c)
+NB_HD NB_ALWAYS_INLINE static inline double nb_latt_det(double h, double k, double l,
+                                                        double Na, double Nb, double Nc,
+                                                        int use_a, int use_b, int use_c)
 {
-    double num = 1.0, den = 1.0;
+    double num = 1.0, den = 1.0, big = 0.0;
     if (use_a) {
-        double x = NB_PI * h;
-        num *= x == 0.0 ? Na : nb_sin_det(x * Na);
-        den *= x == 0.0 ? 1.0 : nb_sin_det(x);
+        double x = NB_PI * h, xN = x * Na;
+        num *= x == 0.0 ? Na : nb_sin_det_core(xN);
+        den *= x == 0.0 ? 1.0 : nb_sin_det_core(x);
+        big += fabs(xN) + fabs(x);
     }
     if (use_b) {
-        double x = NB_PI * k;
-        num *= x == 0.0 ? Nb : nb_sin_det(x * Nb);
-        den *= x == 0.0 ? 1.0 : nb_sin_det(x);
+        double x = NB_PI * k, xN = x * Nb;
+        num *= x == 0.0 ? Nb : nb_sin_det_core(xN);
+        den *= x == 0.0 ? 1.0 : nb_sin_det_core(x);
+        big += fabs(xN) + fabs(x);
     }
     if (use_c) {
-        double x = NB_PI * l;
-        num *= x == 0.0 ? Nc : nb_sin_det(x * Nc);
-        den *= x == 0.0 ? 1.0 : nb_sin_det(x);
+        double x = NB_PI * l, xN = x * Nc;
+        num *= x == 0.0 ? Nc : nb_sin_det_core(xN);
+        den *= x == 0.0 ? 1.0 : nb_sin_det_core(x);
+        big += fabs(xN) + fabs(x);
     }
-    return num / den;
+    /* one guard for the six sines (never met: an index beyond 10^14); NaN stays NaN */
+    return big < 0x1p49 ? num / den : 0.0 * big;
 }
 
 /* ---- single precision (--precision=single) ----
  * sin(pi*d) for |d| <= 1/2 in float: d*P(d^2), a degree-9 odd polynomial fitted for relative
  * error (4.4e-8 with these float coefficients), fmaf throughout. */
-NB_HD static inline float nb_sinpi_f(float d)
+NB_HD NB_ALWAYS_INLINE static inline float nb_sinpi_f(float d)
 {
     const float c0 = 0x1.921fb6p+1f, c1 = -0x1.4abbbep+2f, c2 = 0x1.46681ep+1f,
                 c3 = -0x1.323f2ep-1f, c4 = 0x1.3ce0f2p-4f;
@@ -271,24 +295,60 @@ NB_HD static inline float nb_sinpi_f(float d)
 }
 
 /* sin(N*pi*h)/sin(pi*h) with the reduction in double and the sines and the quotient in float:
- * y = h and y = N*h are split as y = m + d with m = rint(y), |d| <= 1/2, exactly (Sterbenz), so
- * sin(pi*y) = (-1)^m sin(pi*d).  At integer h the limit N*(-1)^(m2 - m1) is returned (the
- * reference returns N at h == 0 and a ratio of two rounding errors, about +-N, elsewhere).
- * Error: the float sines (about 1e-7 relative each) and the rounding of d to float.
- * Branch-free, like nb_sin_det. */
-NB_HD static inline double nb_sincg_single(double h, double N)
+ * y = h and y = N*h are split as y = m + d with m = rint(y) (t = y + 1.5*2^52; its last bit is
+ * the parity of m), |d| <= 1/2, exactly (Sterbenz), so sin(pi*y) = (-1)^m sin(pi*d).  At
+ * integer h (d1 == 0) the limit N*(-1)^(m2 - m1) is returned: N at h == 0 as in the reference,
+ * which elsewhere returns a ratio of two rounding errors, about +-N.  Error: the float sines
+ * (about 1e-7 relative each) and the rounding of d to float.  Branch-free; needs |h|, |N*h|
+ * below 2^50 (nb_latt_single guards). */
+NB_HD NB_ALWAYS_INLINE static inline double nb_sincg_single_core(double h, double N)
 {
     const double shifter = 0x1.8p52;
     double y2 = h * N;
-    double m1 = (h + shifter) - shifter, m2 = (y2 + shifter) - shifter;
-    double d1 = h - m1, d2 = y2 - m2;
-    double half = (m2 - m1) * 0.5; /* exact; m2 - m1 odd <=> half is not an integer */
-    int flip = half != (half + shifter) - shifter;
-    float q = nb_sinpi_f((float)d2) / nb_sinpi_f((float)d1);
-    double v = flip ? -(double)q : (double)q;
-    v = d1 == 0.0 ? (h == 0.0 ? N : (flip ? -N : N)) : v;
+    double t1 = h + shifter, t2 = y2 + shifter;
+    double d1 = h - (t1 - shifter), d2 = y2 - (t2 - shifter);
+    uint64_t b1, b2, bq, bn;
+    memcpy(&b1, &t1, sizeof b1);
+    memcpy(&b2, &t2, sizeof b2);
+    const uint64_t flip = (b1 ^ b2) << 63; /* (-1)^(m1 + m2) in the sign bit */
+    double q = (double)(nb_sinpi_f((float)d2) / nb_sinpi_f((float)d1));
+    memcpy(&bq, &q, sizeof bq);
+    memcpy(&bn, &N, sizeof bn);
+    bq ^= flip;
+    bn ^= flip;
+    memcpy(&q, &bq, sizeof q);
+    double lim;
+    memcpy(&lim, &bn, sizeof lim);
+    return d1 == 0.0 ? lim : q;
+}
+
+/* The square-shape lattice factor of --precision=single: the product of the three gratings,
+ * each nb_sincg_single_core (axes with use_* == 0 skipped), with one guard for the three. */
+NB_HD NB_ALWAYS_INLINE static inline double nb_latt_single(double h, double k, double l,
+                                                           double Na, double Nb, double Nc,
+                                                           int use_a, int use_b, int use_c)
+{
+    double F = 1.0, big = 0.0;
+    if (use_a) {
+        F *= nb_sincg_single_core(h, Na);
+        big += fabs(h * Na) + fabs(h);
+    }
+    if (use_b) {
+        F *= nb_sincg_single_core(k, Nb);
+        big += fabs(k * Nb) + fabs(k);
+    }
+    if (use_c) {
+        F *= nb_sincg_single_core(l, Nc);
+        big += fabs(l * Nc) + fabs(l);
+    }
     /* beyond 2^50 (never met) the reduction is void: 0, or NaN for NaN and Inf */
-    return fabs(h) < 0x1p50 && fabs(y2) < 0x1p50 ? v : h - h;
+    return big < 0x1p50 ? F : 0.0 * big;
+}
+
+/* One grating of --precision=single, guarded (for tests and single axes). */
+NB_HD static inline double nb_sincg_single(double h, double N)
+{
+    return nb_latt_single(h, 0.0, 0.0, N, 1.0, 1.0, 1, 0, 0);
 }
 
 /* Fourier transform of a sphere. */
@@ -337,8 +397,8 @@ NB_HD static inline double nb_F_at(const struct nb_kparams *K, int h, int k, int
  * index beyond int range converts to INT_MIN there, outside every grid, and is outside here.
  * All in double (exact: the readers refuse grids of 2^31 cells or more) and branch-free, so
  * a loop over SIMD lanes vectorises. */
-NB_HD static inline double nb_F_cell(const struct nb_kparams *K, double h0, double k0,
-                                     double l0)
+NB_HD NB_ALWAYS_INLINE static inline double nb_F_cell(const struct nb_kparams *K, double h0,
+                                                      double k0, double l0)
 {
     double in = (K->hkls != 0) & (h0 <= K->h_max) & (h0 >= K->h_min) & (k0 <= K->k_max) &
                 (k0 >= K->k_min) & (l0 <= K->l_max) & (l0 >= K->l_min) ? 1.0 : 0.0;
@@ -524,15 +584,6 @@ NB_HD static inline int nb_pixel_has_execution(const struct nb_kparams *K, int s
     return 0;
 }
 
-/* The grating factor of index h in the arithmetic the run asked for: the reference's libm
- * sines of pi*h and N*pi*h (--math=exact) or the reduced float form (--precision=single);
- * --math=fast takes the three axes at once (nb_latt_det). */
-NB_HD static inline double nb_sincg_any(const struct nb_kparams *K, double h, double N)
-{
-    if (K->single)
-        return nb_sincg_single(h, N);
-    return nb_sincg(NB_PI * h, N);
-}
 
 /* Lattice factor F_latt for fractional (h,k,l) and rounded (h0,k0,l0) (physics.md §11). */
 NB_HD static inline double nb_lattice_factor(const struct nb_kparams *K, double h, double k,
@@ -541,19 +592,22 @@ NB_HD static inline double nb_lattice_factor(const struct nb_kparams *K, double 
 {
     double F_latt = 1.0;
     *fa = *fb = *fc = 1.0;
-    if (K->shape == NB_SHAPE_SQUARE && K->math_fast && !K->single) /* fa..fc: traced in exact */
+    /* fa..fc are for the trace, which runs in --math=exact */
+    if (K->shape == NB_SHAPE_SQUARE && K->single)
+        return nb_latt_single(h, k, l, K->Na, K->Nb, K->Nc, K->Na > 1, K->Nb > 1, K->Nc > 1);
+    if (K->shape == NB_SHAPE_SQUARE && K->math_fast)
         return nb_latt_det(h, k, l, K->Na, K->Nb, K->Nc, K->Na > 1, K->Nb > 1, K->Nc > 1);
     if (K->shape == NB_SHAPE_SQUARE) {
         if (K->Na > 1) {
-            *fa = nb_sincg_any(K, h, K->Na);
+            *fa = nb_sincg(NB_PI * h, K->Na);
             F_latt *= *fa;
         }
         if (K->Nb > 1) {
-            *fb = nb_sincg_any(K, k, K->Nb);
+            *fb = nb_sincg(NB_PI * k, K->Nb);
             F_latt *= *fb;
         }
         if (K->Nc > 1) {
-            *fc = nb_sincg_any(K, l, K->Nc);
+            *fc = nb_sincg(NB_PI * l, K->Nc);
             F_latt *= *fc;
         }
         return F_latt;
