@@ -134,12 +134,15 @@ void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize
         NULL};
     for (int i = 0; lines4[i]; i++)
         nb_emitf(o, "\t%s\n", lines4[i]);
-    /* the parser accepts only cpu and double in every build: no CUDA kernels yet */
-    nb_emitf(o, "\t--device=cpu                   compute back-end; cuda: %s\n",
+    /* no CUDA kernels yet: auto is the CPU */
+    nb_emitf(o, "\t--device=auto|cpu              compute back-end (auto: the CPU); cuda: %s\n",
              NB_HAVE_CUDA ? "not yet (this build has CUDA; the kernels are to come)"
                           : "not built (NB_WITH_CUDA=OFF)");
-    nb_emitf(o, "\t--precision=double             arithmetic precision; single: not yet (comes "
-                "with cuda)\n");
+    nb_emitf(o, "\t--math=fast|exact              fast: SIMD lanes, deterministic sine, within "
+                "1e-9 of exact;\n\t                               exact: the reference's libm "
+                "arithmetic, bit for bit\n");
+    nb_emitf(o, "\t--precision=double|single      single: float sines in the lattice factor "
+                "(T2 accuracy)\n");
     nb_emitf(o, "\t--hdf5=FILE, --hdf5 FILE       %s\n",
              !NB_HAVE_HDF5 ? "NXmx HDF5 output: not built (NB_WITH_HDF5=OFF)"
              : NB_HAVE_MPI ? "NXmx HDF5 file, one for the run, written by all MPI ranks"

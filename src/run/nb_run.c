@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../engine/nb_backend.h"
+#include "../engine/nb_cpu_isa.h"
 #include "../engine/nb_image.h"
 #include "../engine/nb_setup.h"
 #include "../io/nb_files.h"
@@ -208,6 +209,28 @@ static void install_signal_cleanup(void)
                                SIGUSR1, SIGUSR2, SIGALRM};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaction(sigs[i], &sa, NULL);
+}
+
+/* The CPU kernel line: instruction set, lanes or scalar, arithmetic (docs/performance.md). */
+static void print_kernel_note(const struct nb_scene *sc)
+{
+    const struct nb_kparams *K = &sc->k;
+    const int kind = nb_lanes_eligible(K);
+    const char *isa = nb_cpu_kernel_name();
+    printf("NOTE: CPU kernel %s, %s, %s%s\n", isa,
+           kind == NB_LANES_SINGLE   ? "16 single-precision lanes"
+           : kind == NB_LANES_DOUBLE ? "8 double-precision lanes"
+                                     : "one pixel at a time",
+           K->single ? "--precision=single" : K->math_fast ? "--math=fast" : "--math=exact",
+           kind == NB_LANES_NONE && K->math_fast
+               ? (K->interpolate ? " (interpolation is not in lanes)"
+                                 : " (--factors=per-term is not in lanes)")
+               : "");
+#if defined(__x86_64__)
+    if (K->math_fast && !strcmp(isa, "generic"))
+        printf("NOTE: this CPU has no FMA instructions: --math=fast emulates them and is slower "
+               "than --math=exact here\n");
+#endif
 }
 
 /* ------------------------------------------------------------------ -trace_pixel, -printout */
@@ -523,6 +546,7 @@ static nb_status set_up(struct run *r)
                "orientation; use --phi-carryover=spec for fresh rotations\n");
     if (r->size > 1 && !cli->frames && !cli->frames_from)
         printf("NOTE: %d MPI ranks render row bands balanced by rendered pixels\n", r->size);
+    print_kernel_note(&r->sc);
     if (cli->trace_s >= 0 && cli->trace_f >= 0)
         printf("TRACE_CONFIG: tracing pixel (spixel=%d, fpixel=%d)\n", cli->trace_s,
                cli->trace_f);
@@ -584,6 +608,7 @@ void run_fill_meta(struct run *r, int argc, char **argv, const char *start_time,
     m->argc = argc;
     m->argv = argv;
     m->program = "nanobragg-hpc";
+    m->cpu_kernel = nb_cpu_kernel_name();
     m->version = NB_VERSION " (" NB_SOURCE_REVISION ")";
     m->start_time = start_time;
     m->cfg = &r->cli.cfg;
