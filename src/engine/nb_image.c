@@ -70,12 +70,14 @@ double nb_int_scale(double user_scale, double max_I)
 void nb_int_image(const struct nb_scene *sc, const float *img, double scale, double adc,
                   uint16_t *out)
 {
-    memset(out, 0, sizeof *out * (size_t)sc->fpixels * sc->spixels);
+    /* every pixel on its own: rows in parallel give the same bytes */
+#pragma omp parallel for schedule(static)
     for (int s = 0; s < sc->spixels; s++)
         for (int f = 0; f < sc->fpixels; f++) {
+            size_t i = (size_t)s * sc->fpixels + f;
+            out[i] = 0;
             if (!in_roi(sc, s, f))
                 continue;
-            size_t i = (size_t)s * sc->fpixels + f;
             double t = img[i] * scale + adc;
             if (t > 65535.0)
                 t = 65535.0;

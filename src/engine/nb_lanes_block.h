@@ -15,6 +15,9 @@
  * The caller sends a block here only when nb_lanes_eligible() holds and the block does not hold
  * the run's first execution E1 (which reads the other rotated-cell table); test_lanes checks
  * the equality against nb_pixel() bit for bit.
+ * Vectorisation (GCC 12, checked with -fopt-info-vec): the term loops carry `omp simd`; loops
+ * whose bodies hold small local arrays (the helpers take vectors by pointer) are left to the
+ * auto-vectoriser, because `omp simd` would privatise those arrays per lane and stay scalar.
  */
 
 /* One term (phi step, mosaic domain) of one lane: returns I plus F^2 F_latt^2 as nb_pixel()
@@ -116,24 +119,40 @@ static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float 
                         dx[l] = p[0], dy[l] = p[1], dz[l] = p[2];
                     }
                 } else {
-#pragma omp simd
                     for (int l = 0; l < W; l++) {
                         double p[3], Fd, Sd;
                         nb_subpixel_flat(K, s, f0 + l, t, subS, subF, p, &Fd, &Sd);
                         dx[l] = p[0], dy[l] = p[1], dz[l] = p[2];
                     }
                 }
-#pragma omp simd
+                double om_new[W], air[W];
                 for (int l = 0; l < W; l++) {
                     double p[3] = {dx[l], dy[l], dz[l]}, d[3];
-                    double airpath = nb_v_unitize(p, d);
+                    air[l] = nb_v_unitize(p, d);
                     dx[l] = d[0], dy[l] = d[1], dz[l] = d[2];
-                    double om = omega[l];
-                    if (om == 0.0 || K->oversample_omega)
-                        om = nb_solid_angle(K, airpath);
-                    omega[l] = om;
-                    osum[l] += om;
                 }
+                if (K->point_pixel) {
+#pragma omp simd
+                    for (int l = 0; l < W; l++)
+                        om_new[l] = nb_solid_angle_pp(K, air[l], 1);
+                } else {
+#pragma omp simd
+                    for (int l = 0; l < W; l++)
+                        om_new[l] = nb_solid_angle_pp(K, air[l], 0);
+                }
+                /* uniform conditions outside the lane loops (see NB_LTERM) */
+                if (K->oversample_omega) {
+#pragma omp simd
+                    for (int l = 0; l < W; l++)
+                        omega[l] = om_new[l];
+                } else {
+#pragma omp simd
+                    for (int l = 0; l < W; l++)
+                        omega[l] = omega[l] == 0.0 ? om_new[l] : omega[l];
+                }
+#pragma omp simd
+                for (int l = 0; l < W; l++)
+                    osum[l] += omega[l];
                 for (int l = 0; l < W; l++)
                     if (capture[l] == 0.0 || K->oversample_thick) {
                         double d[3] = {dx[l], dy[l], dz[l]};
@@ -141,25 +160,50 @@ static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float 
                     }
                 for (int j = 0; j < K->n_sources; j++) {
                     int any_keep = 0;
-#pragma omp simd reduction(| : any_keep)
                     for (int l = 0; l < W; l++) {
                         double d[3] = {dx[l], dy[l], dz[l]}, inc[3], q[3], stol;
                         int kp = nb_scatter(K, j, d, inc, q, &stol);
                         keep[l] = act[l] && kp ? 1.0 : 0.0;
                         qx[l] = q[0], qy[l] = q[1], qz[l] = q[2];
-                        any_keep |= act[l] && kp;
                     }
+                    for (int l = 0; l < W; l++)
+                        any_keep |= keep[l] != 0.0;
                     if (!any_keep)
                         continue;
-                    /* polarization: atan2 and cos from libm, once per pixel by default */
-                    for (int l = 0; l < W; l++)
-                        if (keep[l] != 0.0 && (polar[l] == 0.0 || K->oversample_polar)) {
-                            double d[3] = {dx[l], dy[l], dz[l]};
-                            double inc[3] = {-K->src[5 * j], -K->src[5 * j + 1],
-                                             -K->src[5 * j + 2]};
-                            polar[l] = nb_polarization(K->kahn, inc, d, K->polar_axis);
-                            dx[l] = d[0], dy[l] = d[1], dz[l] = d[2];
+                    /* polarization, once per pixel by default: in lanes with --math=fast,
+                     * else libm's atan2 and cos lane by lane */
+                    if (K->math_fast) {
+                        const double inc0[3] = {-K->src[5 * j], -K->src[5 * j + 1],
+                                                -K->src[5 * j + 2]};
+                        double need[W];
+                        if (K->oversample_polar) {
+#pragma omp simd
+                            for (int l = 0; l < W; l++)
+                                need[l] = keep[l];
+                        } else {
+#pragma omp simd
+                            for (int l = 0; l < W; l++)
+                                need[l] = polar[l] == 0.0 ? keep[l] : 0.0;
                         }
+                        for (int l = 0; l < W; l++) {
+                            double d[3] = {dx[l], dy[l], dz[l]};
+                            double inc[3] = {inc0[0], inc0[1], inc0[2]};
+                            double p = nb_polarization_fast(K->kahn, inc, d, K->polar_axis);
+                            polar[l] = need[l] != 0.0 ? p : polar[l];
+                            dx[l] = need[l] != 0.0 ? d[0] : dx[l];
+                            dy[l] = need[l] != 0.0 ? d[1] : dy[l];
+                            dz[l] = need[l] != 0.0 ? d[2] : dz[l];
+                        }
+                    } else {
+                        for (int l = 0; l < W; l++)
+                            if (keep[l] != 0.0 && (polar[l] == 0.0 || K->oversample_polar)) {
+                                double d[3] = {dx[l], dy[l], dz[l]};
+                                double inc[3] = {-K->src[5 * j], -K->src[5 * j + 1],
+                                                 -K->src[5 * j + 2]};
+                                polar[l] = nb_polarization(K->kahn, inc, d, K->polar_axis);
+                                dx[l] = d[0], dy[l] = d[1], dz[l] = d[2];
+                            }
+                    }
                     const double w = K->src[5 * j + 4];
                     for (int ip = 0; ip < nphi; ip++)
                         for (int m = 0; m < ndom; m++) {

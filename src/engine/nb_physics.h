@@ -133,12 +133,12 @@ struct nb_trace {
 
 /* ---------------------------------------------------------------- vectors (0-based xyz) */
 
-NB_HD static inline double nb_v_dot(const double *x, const double *y)
+NB_HD NB_ALWAYS_INLINE static inline double nb_v_dot(const double *x, const double *y)
 {
     return x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
 }
 
-NB_HD static inline void nb_v_cross(const double *x, const double *y, double *z)
+NB_HD NB_ALWAYS_INLINE static inline void nb_v_cross(const double *x, const double *y, double *z)
 {
     double t0 = x[1] * y[2] - x[2] * y[1];
     double t1 = x[2] * y[0] - x[0] * y[2];
@@ -148,22 +148,20 @@ NB_HD static inline void nb_v_cross(const double *x, const double *y, double *z)
     z[2] = t2;
 }
 
-NB_HD static inline double nb_v_mag(const double *v)
+NB_HD NB_ALWAYS_INLINE static inline double nb_v_mag(const double *v)
 {
     return sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
 }
 
 /* out = v/|v|, or the zero vector when |v| == 0; returns |v|.  out may alias v. */
-NB_HD static inline double nb_v_unitize(const double *v, double *out)
+NB_HD NB_ALWAYS_INLINE static inline double nb_v_unitize(const double *v, double *out)
 {
     double mag = nb_v_mag(v);
-    if (mag != 0.0) {
-        out[0] = v[0] / mag;
-        out[1] = v[1] / mag;
-        out[2] = v[2] / mag;
-    } else {
-        out[0] = out[1] = out[2] = 0.0;
-    }
+    /* selects, not a branch (the same values): loops over SIMD lanes vectorise */
+    double x = v[0] / mag, y = v[1] / mag, z = v[2] / mag;
+    out[0] = mag != 0.0 ? x : 0.0;
+    out[1] = mag != 0.0 ? y : 0.0;
+    out[2] = mag != 0.0 ? z : 0.0;
     return mag;
 }
 
@@ -477,10 +475,45 @@ NB_HD static inline double nb_polarization(double kahn, double *incident, double
     return 0.5 * (1.0 + c2sq - kahn * cos(2 * psi) * s2sq);
 }
 
+/* --math=fast: the same factor with cos(2 psi) = (Eo^2 - Bo^2)/(Eo^2 + Bo^2), the identity for
+ * psi = -atan2(Bo, Eo), instead of libm's cos and atan2 (a few ulp from nb_polarization; no
+ * call, so a loop over SIMD lanes vectorises).  Eo = Bo = 0 (diffracted along the beam, or the
+ * axis along it) is psi = 0 as atan2(0, 0) gives.  The same in-place re-normalisations. */
+NB_HD NB_ALWAYS_INLINE static inline double nb_polarization_fast(double kahn, double *incident,
+                                                                 double *diffracted,
+                                                                 const double *axis)
+{
+    nb_v_unitize(incident, incident);
+    nb_v_unitize(diffracted, diffracted);
+    double c2 = nb_v_dot(incident, diffracted);
+    double c2sq = c2 * c2;
+    double s2sq = 1 - c2sq;
+    double B[3], E[3];
+    nb_v_cross(axis, incident, B);
+    nb_v_unitize(B, B);
+    nb_v_cross(incident, B, E);
+    nb_v_unitize(E, E);
+    double Eo = nb_v_dot(diffracted, E);
+    double Bo = nb_v_dot(diffracted, B);
+    double den = Eo * Eo + Bo * Bo;
+    double cos2psi = den == 0.0 ? 1.0 : (Eo * Eo - Bo * Bo) / den;
+    return 0.5 * (1.0 + c2sq - kahn * cos2psi * s2sq);
+}
+
+/* The polarization factor in the run's arithmetic. */
+NB_HD static inline double nb_polar(const struct nb_kparams *K, double *incident,
+                                    double *diffracted)
+{
+    if (K->math_fast)
+        return nb_polarization_fast(K->kahn, incident, diffracted, K->polar_axis);
+    return nb_polarization(K->kahn, incident, diffracted, K->polar_axis);
+}
+
 /* ------------------------------------------------------------------------ pixel geometry */
 
 /* Lab position of a subpixel (physics.md §7), curved detector included. */
-NB_HD static inline void nb_subpixel_flat(const struct nb_kparams *K, int spixel, int fpixel,
+NB_HD NB_ALWAYS_INLINE static inline void nb_subpixel_flat(const struct nb_kparams *K,
+                                                           int spixel, int fpixel,
                                           int layer, int subS, int subF, double *pos,
                                           double *Fdet_out, double *Sdet_out)
 {
@@ -510,13 +543,19 @@ NB_HD static inline void nb_subpixel_pos(const struct nb_kparams *K, int spixel,
     }
 }
 
-/* Solid angle of a pixel seen at distance `airpath` (physics.md §8). */
+/* Solid angle of a pixel seen at distance `airpath` (physics.md §8); point_pixel as a
+ * parameter, so that the SIMD lanes can pass it as a constant. */
+NB_HD NB_ALWAYS_INLINE static inline double nb_solid_angle_pp(const struct nb_kparams *K,
+                                                              double airpath, int point_pixel)
+{
+    if (point_pixel)
+        return 1.0 / airpath / airpath;
+    return K->pixel_size * K->pixel_size / airpath / airpath * K->close_distance / airpath;
+}
+
 NB_HD static inline double nb_solid_angle(const struct nb_kparams *K, double airpath)
 {
-    double omega = K->pixel_size * K->pixel_size / airpath / airpath * K->close_distance / airpath;
-    if (K->point_pixel)
-        omega = 1.0 / airpath / airpath;
-    return omega;
+    return nb_solid_angle_pp(K, airpath, K->point_pixel);
 }
 
 /* Fraction of the photons absorbed in sensor layer t along the unit direction d (§9). */
@@ -540,7 +579,8 @@ NB_HD static inline int nb_pixel_rendered(const struct nb_kparams *K, int spixel
 
 /* Scattering vector (1/m) and sin(theta)/lambda for source j; returns 1 if the dmin cut
  * keeps it.  `d` is the diffracted unit vector, `inc` receives the incident vector. */
-NB_HD static inline int nb_scatter(const struct nb_kparams *K, int j, const double *d,
+NB_HD NB_ALWAYS_INLINE static inline int nb_scatter(const struct nb_kparams *K, int j,
+                                                    const double *d,
                                    double *inc, double *q, double *stol_out)
 {
     const double *s = K->src + 5 * j;
@@ -669,7 +709,7 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                     if (!K->nopolar) {
                         double i0[3] = {-K->src[0], -K->src[1], -K->src[2]};
                         double d0[3] = {d[0], d[1], d[2]};
-                        P0 = nb_polarization(K->kahn, i0, d0, K->polar_axis);
+                        P0 = nb_polar(K, i0, d0);
                     }
                     I_A = I_B = K->I_bg * capture * P0 * omega;
                 }
@@ -705,13 +745,13 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                     if (pt) {
                         if (!K->nopolar) {
                             double ic[3] = {inc[0], inc[1], inc[2]}, dc[3] = {d[0], d[1], d[2]};
-                            polar = nb_polarization(K->kahn, ic, dc, K->polar_axis);
+                            polar = nb_polar(K, ic, dc);
                         } else {
                             polar = 1.0;
                         }
                         fac = capture * polar * omega;
                     } else if (polar == 0.0 || K->oversample_polar) {
-                        polar = nb_polarization(K->kahn, inc, d, K->polar_axis);
+                        polar = nb_polar(K, inc, d);
                     }
                     const double *tab = (!executed && first_is_e1) ? K->lat_first : K->lat_rest;
                     executed = 1;

@@ -37,9 +37,10 @@ void nb_render_result_fini(struct nb_render_result *R)
 {
     if (!R)
         return;
+    if (R->band_img != R->img)
+        free(R->band_img);
     free(R->img);
     free(R->bands);
-    free(R->band_img);
     memset(R, 0, sizeof *R);
 }
 
@@ -142,11 +143,12 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, in
         nn = sc->k.interpolate ? calloc(n ? n : 1, sizeof(float)) : NULL;
         row_omega = calloc(b.n_rows ? (size_t)b.n_rows : 1, sizeof(double));
         if (rank == 0) {
-            R->img = calloc(npix, sizeof(float));
+            /* one rank: its band is the image (no second copy to fill and gather) */
+            R->img = size == 1 ? NULL : calloc(npix, sizeof(float));
             all_omega = calloc((size_t)sc->spixels, sizeof(double));
         }
         if (!img || (sc->k.interpolate && !nn) || !row_omega ||
-            (rank == 0 && (!R->img || !all_omega))) {
+            (rank == 0 && ((size > 1 && !R->img) || !all_omega))) {
             nb_err_set(err, "out of memory for a band of %d x %d pixels", b.n_rows, sc->fpixels);
             st = NB_E_NOMEM;
         }
@@ -225,8 +227,11 @@ agree_render:
     }
 
     /* gather the image and the solid-angle row sums on rank 0, in raster order */
-    st = nb_dist_gather(d, img, (size_t)b.n_rows * sc->fpixels, (size_t)b.row0 * sc->fpixels,
-                        sizeof(float), R->img, 0);
+    if (size == 1)
+        R->img = img; /* the band is every row; R->band_img below is the same buffer */
+    else
+        st = nb_dist_gather(d, img, (size_t)b.n_rows * sc->fpixels,
+                            (size_t)b.row0 * sc->fpixels, sizeof(float), R->img, 0);
     if (st == NB_OK)
         st = nb_dist_gather(d, row_omega, (size_t)b.n_rows, (size_t)b.row0, sizeof(double),
                             all_omega, 0);
@@ -245,6 +250,8 @@ agree_render:
     img = NULL;
     goto done;
 done:
+    if (img == R->img)
+        img = NULL; /* one rank: R owns the image */
     free(img);
     free(nn);
     free(row_omega);

@@ -3,7 +3,9 @@
 # Variables from the caller: bin (nanobragg), dir (scratch).
 fail=0
 BASE="-default_F 100 -cell 100 100 100 90 90 90 -distance 100 -noprogress"
-SLOW="-default_F 100 -cell 100 100 100 90 90 90 -N 5 -lambda 6.2 -detpixels 512 -mosaic 0.5 -mosaic_dom 10 -phisteps 5 -osc 0.5 -oversample 2 -noprogress"
+# a render of a few seconds (--math=exact: the scalar reference arithmetic; the SIMD default takes
+# a fraction of a second, too short for a signal or a second job to land mid-render)
+SLOW="-default_F 100 -cell 100 100 100 90 90 90 -N 5 -lambda 6.2 -detpixels 512 -mosaic 0.5 -mosaic_dom 10 -phisteps 5 -osc 0.5 -oversample 2 -noprogress --math=exact"
 export OMP_NUM_THREADS=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 

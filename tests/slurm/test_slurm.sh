@@ -55,8 +55,9 @@ jobcomp=$dir/cluster/log/jobcomp.txt
 # (per-frame reference files need a # template); the checks read the frame count from it.
 JOB_ARGS="$BASE -detpixels 128 -seed 7 -nopgm -noisefile noise_#.img --frames 4"
 frames=$(echo " $JOB_ARGS " | sed -n 's/.* --frames \([0-9][0-9]*\) .*/\1/p'); frames=${frames:-1}
-# A series of about 1 s per frame, stopped mid-way (scancel, kill -9) and resumed
-LONG_ARGS="-default_F 100 -cell 100 100 100 90 90 90 -N 5 -lambda 6.2 -detpixels 256 -mosaic 0.5 -mosaic_dom 10 -phisteps 5 -osc 0.5 -oversample 1 -noprogress -nopgm -seed 9 -noisefile long_##.img --frames 12"
+# A series of about 1 s per frame, stopped mid-way (scancel, kill -9) and resumed (--math=exact:
+# the scalar reference arithmetic; the SIMD default would finish before the signal lands)
+LONG_ARGS="-default_F 100 -cell 100 100 100 90 90 90 -N 5 -lambda 6.2 -detpixels 256 -mosaic 0.5 -mosaic_dom 10 -phisteps 5 -osc 0.5 -oversample 1 -noprogress -nopgm -seed 9 -noisefile long_##.img --frames 12 --math=exact"
 
 # h5_complete <file> <frames> [pixels]: /entry/data/data is [frames, pixels, pixels] (128),
 # status@complete == 1 and every frame done

@@ -9,7 +9,7 @@ for sig in INT TERM; do
   d=$dir/$sig; rm -rf "$d" && mkdir -p "$d" && cd "$d" || exit 1
   OMP_NUM_THREADS=1 "$bin" -default_F 100 -cell 100 100 100 90 90 90 -N 5 -lambda 6.2 \
     -detpixels 1024 -mosaic 0.5 -mosaic_dom 10 -phisteps 5 -osc 0.5 -oversample 2 \
-    -noprogress $h5flag > out.txt 2> err.txt &
+    -noprogress --math=exact $h5flag > out.txt 2> err.txt &
   pid=$!
   # wait (polling, no fixed delay) until the temporary files exist: the run has reserved its
   # outputs and renders; the HDF5 file is reserved last
