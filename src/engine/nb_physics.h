@@ -3,10 +3,14 @@
  * Everything here is a static inline function qualified with NB_HD, which expands to
  * `__host__ __device__` under nvcc and to nothing in C, so the CPU back-end and the CUDA
  * kernel compile the very same code (CrystFEL's two simulators drifted apart; ours cannot).
- * Includes only <math.h>/<stdint.h>; no engine, I/O, MPI or CUDA headers.
+ * Includes only <math.h>/<stdint.h>/<string.h>; no engine, I/O, MPI or CUDA headers.
  *
- * Arithmetic follows the reference's association order term by term (spec/physics.md §6-§14):
- * the CPU double path must be bit-identical to nanoBragg built with -ffp-contract=off.
+ * Arithmetic follows the reference's association order term by term (spec/physics.md §6-§14).
+ * Three modes (K->math_fast, K->single): --math=exact must be bit-identical to nanoBragg built
+ * with -ffp-contract=off; --math=fast replaces libm's sine in the lattice factor and the
+ * polarization's atan2/cos by deterministic explicit-fma forms (nb_sin_det, nb_latt_det,
+ * nb_polarization_fast), within 1e-9 of exact; --precision=single computes the gratings in
+ * float (nb_latt_single).  Helpers used by the SIMD lanes (nb_lanes_block.h) are branch-free.
  *
  * Entry points: nb_pixel() renders one pixel; nb_pixel_has_execution() is the cheap carry
  * pre-pass test (spec/carryover.md §4.1); vector helpers nb_v_*; nb_rotate_axis(); nb_sincg().
@@ -398,8 +402,10 @@ NB_HD static inline double nb_F_at(const struct nb_kparams *K, int h, int k, int
 NB_HD NB_ALWAYS_INLINE static inline double nb_F_cell(const struct nb_kparams *K, double h0,
                                                       double k0, double l0)
 {
-    double in = (K->hkls != 0) & (h0 <= K->h_max) & (h0 >= K->h_min) & (k0 <= K->k_max) &
-                (k0 >= K->k_min) & (l0 <= K->l_max) & (l0 >= K->l_min) ? 1.0 : 0.0;
+    double in = ((K->hkls != 0) & (h0 <= K->h_max) & (h0 >= K->h_min) & (k0 <= K->k_max) &
+                 (k0 >= K->k_min) & (l0 <= K->l_max) & (l0 >= K->l_min))
+                    ? 1.0
+                    : 0.0;
     double i = ((h0 - K->h_min) * (K->k_range + 1) + (k0 - K->k_min)) * (K->l_range + 1) +
                (l0 - K->l_min);
     return in != 0.0 ? i : -1.0;
