@@ -200,7 +200,7 @@ static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float 
                                 double d[3] = {dx[l], dy[l], dz[l]};
                                 double inc[3] = {-K->src[5 * j], -K->src[5 * j + 1],
                                                  -K->src[5 * j + 2]};
-                                polar[l] = nb_polarization(K->kahn, inc, d, K->polar_axis);
+                                polar[l] = nb_polar(K, inc, d);
                                 dx[l] = d[0], dy[l] = d[1], dz[l] = d[2];
                             }
                     }

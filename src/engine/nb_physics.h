@@ -8,7 +8,7 @@
  * Arithmetic follows the reference's association order term by term (spec/physics.md §6-§14).
  * Three modes (K->math_fast, K->single): --math=exact must be bit-identical to nanoBragg built
  * with -ffp-contract=off; --math=fast replaces libm's sine in the lattice factor and the
- * polarization's atan2/cos by deterministic explicit-fma forms (nb_sin_det, nb_latt_det,
+ * polarization's atan2/cos by deterministic explicit-fma forms (nb_sin_det_core, nb_latt_det,
  * nb_polarization_fast), within 1e-9 of exact; --precision=single computes the gratings in
  * float (nb_latt_single).  Helpers used by the SIMD lanes (nb_lanes_block.h) are branch-free.
  *
@@ -96,8 +96,8 @@ struct nb_kparams {
     double r_e_sqr, fluence;                          /* m^2, photons/m^2                */
     int steps;                                        /* normalisation divisor           */
     /* arithmetic of the lattice factor (spec/cli.md §8, docs/performance.md) */
-    int math_fast;                                    /* --math=fast: nb_sin_det, not libm */
-    int single;                                       /* --precision=single: nb_sincg_single */
+    int math_fast;                                    /* --math=fast: nb_sin_det_core, not libm */
+    int single;                                       /* --precision=single: nb_latt_single */
 };
 
 /* What one pixel produced. */
@@ -214,7 +214,8 @@ NB_HD static inline double nb_sincg(double x, double N)
  * Horner form with fma.  Accuracy: within 2 ulp of glibc's correctly rounded sin of the same
  * argument (tests/unit/test_lanes.c).  The lattice factor's budget is 1e-9 (acceptance.md
  * T1c).  Branch-free, so loops over SIMD lanes vectorise; about 20 operations.
- * nb_sin_det_core() needs |x| < 2^49; NaN and Inf give NaN. */
+ * It needs |x| < 2^49 (nb_latt_det guards the six sines of a term at once); NaN and Inf
+ * give NaN. */
 NB_HD NB_ALWAYS_INLINE static inline double nb_sin_det_core(double x)
 {
     const double one_over_pi = 0x1.45f306dc9c883p-2;
@@ -246,14 +247,8 @@ NB_HD NB_ALWAYS_INLINE static inline double nb_sin_det_core(double x)
     return v;
 }
 
-/* nb_sin_det_core() for every x: beyond |x| = 2^49 (h beyond 10^14, never met) it returns 0. */
-NB_HD static inline double nb_sin_det(double x)
-{
-    return fabs(x) < 0x1p49 ? nb_sin_det_core(x) : x - x;
-}
-
 /* The square-shape lattice factor of --math=fast: the product of the three gratings
- * sin(N x)/sin(x) on the reference's own arguments x = pi*h and x*N, through nb_sin_det, with
+ * sin(N x)/sin(x) on the reference's own arguments x = pi*h and x*N, through nb_sin_det_core, with
  * the reference's x == 0 rule (the factor N), taken as one quotient of two products: one
  * division instead of three (the divisions bound the SIMD loop), a few ulp from the product
  * of three quotients.  Axes with use_* == 0 (N <= 1) are skipped as in the reference. */
@@ -345,12 +340,6 @@ NB_HD NB_ALWAYS_INLINE static inline double nb_latt_single(double h, double k, d
     }
     /* beyond 2^50 (never met) the reduction is void: 0, or NaN for NaN and Inf */
     return big < 0x1p50 ? F : 0.0 * big;
-}
-
-/* One grating of --precision=single, guarded (for tests and single axes). */
-NB_HD static inline double nb_sincg_single(double h, double N)
-{
-    return nb_latt_single(h, 0.0, 0.0, N, 1.0, 1.0, 1, 0, 0);
 }
 
 /* Fourier transform of a sphere. */
@@ -456,6 +445,23 @@ NB_HD static inline double nb_F_tricubic(const struct nb_kparams *K, double h, d
 
 /* ------------------------------------------------------------------------ polarization */
 
+/* The diffracted unit vector's components along E and B, the unit vectors of the frame that
+ * the polarization axis and the (unit) incident vector span (B = axis x incident, E =
+ * incident x B).  Shared by both arithmetics of the factor below. */
+NB_HD NB_ALWAYS_INLINE static inline void nb_polar_projections(const double *incident,
+                                                               const double *diffracted,
+                                                               const double *axis, double *Eo,
+                                                               double *Bo)
+{
+    double B[3], E[3];
+    nb_v_cross(axis, incident, B);
+    nb_v_unitize(B, B);
+    nb_v_cross(incident, B, E);
+    nb_v_unitize(E, E);
+    *Eo = nb_v_dot(diffracted, E);
+    *Bo = nb_v_dot(diffracted, B);
+}
+
 /* Kahn polarization factor (nanoBragg polarization_factor).  Like the reference it
  * re-normalises `incident` and `diffracted` in place; the axis is passed already
  * re-normalised by the set-up (see nb_setup.c). */
@@ -469,13 +475,8 @@ NB_HD static inline double nb_polarization(double kahn, double *incident, double
     double c2sq = c2 * c2;
     double s2sq = 1 - c2sq;
     if (kahn != 0.0) {
-        double B[3], E[3];
-        nb_v_cross(axis, incident, B);
-        nb_v_unitize(B, B);
-        nb_v_cross(incident, B, E);
-        nb_v_unitize(E, E);
-        double Eo = nb_v_dot(diffracted, E);
-        double Bo = nb_v_dot(diffracted, B);
+        double Eo, Bo;
+        nb_polar_projections(incident, diffracted, axis, &Eo, &Bo);
         psi = -atan2(Bo, Eo);
     }
     return 0.5 * (1.0 + c2sq - kahn * cos(2 * psi) * s2sq);
@@ -494,13 +495,8 @@ NB_HD NB_ALWAYS_INLINE static inline double nb_polarization_fast(double kahn, do
     double c2 = nb_v_dot(incident, diffracted);
     double c2sq = c2 * c2;
     double s2sq = 1 - c2sq;
-    double B[3], E[3];
-    nb_v_cross(axis, incident, B);
-    nb_v_unitize(B, B);
-    nb_v_cross(incident, B, E);
-    nb_v_unitize(E, E);
-    double Eo = nb_v_dot(diffracted, E);
-    double Bo = nb_v_dot(diffracted, B);
+    double Eo, Bo;
+    nb_polar_projections(incident, diffracted, axis, &Eo, &Bo);
     double den = Eo * Eo + Bo * Bo;
     double cos2psi = den == 0.0 ? 1.0 : (Eo * Eo - Bo * Bo) / den;
     return 0.5 * (1.0 + c2sq - kahn * cos2psi * s2sq);
@@ -519,9 +515,9 @@ NB_HD static inline double nb_polar(const struct nb_kparams *K, double *incident
 
 /* Lab position of a subpixel (physics.md §7), curved detector included. */
 NB_HD NB_ALWAYS_INLINE static inline void nb_subpixel_flat(const struct nb_kparams *K,
-                                                           int spixel, int fpixel,
-                                          int layer, int subS, int subF, double *pos,
-                                          double *Fdet_out, double *Sdet_out)
+                                                           int spixel, int fpixel, int layer,
+                                                           int subS, int subF, double *pos,
+                                                           double *Fdet_out, double *Sdet_out)
 {
     double Fdet = K->subpixel_size * (fpixel * K->oversample + subF) + K->subpixel_size / 2.0;
     double Sdet = K->subpixel_size * (spixel * K->oversample + subS) + K->subpixel_size / 2.0;
@@ -581,6 +577,15 @@ NB_HD static inline int nb_pixel_rendered(const struct nb_kparams *K, int spixel
     if (K->mask && K->mask[(long)spixel * K->fpixels + fpixel] == 0)
         return 0;
     return 1;
+}
+
+/* Rendered pixels of row s (ROI and mask): the band weights and the progress meter. */
+NB_HD static inline long nb_rendered_in_row(const struct nb_kparams *K, int spixel)
+{
+    long c = 0;
+    for (int f = 0; f < K->fpixels; f++)
+        c += nb_pixel_rendered(K, spixel, f);
+    return c;
 }
 
 /* Scattering vector (1/m) and sin(theta)/lambda for source j; returns 1 if the dmin cut

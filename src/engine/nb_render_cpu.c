@@ -49,14 +49,6 @@ const char *nb_cpu_kernel_name(void)
     return nb_cpu_isa_select(&note)->name;
 }
 
-static long rendered_in_row(const struct nb_kparams *K, int s)
-{
-    long c = 0;
-    for (int f = 0; f < K->fpixels; f++)
-        c += nb_pixel_rendered(K, s, f);
-    return c;
-}
-
 static nb_status cpu_render_band(void *state, const struct nb_band *b, const struct nb_carry *in,
                                  struct nb_band_out *out, const struct nb_progress *progress,
                                  struct nb_err *err)
@@ -91,7 +83,7 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, const str
             if (out->row_omega)
                 out->row_omega[r] = omega;
             if (progress && progress->pixels_done) {
-                long n = rendered_in_row(K, s);
+                long n = nb_rendered_in_row(K, s);
 #pragma omp atomic update
                 px_done += n;
 #ifdef _OPENMP

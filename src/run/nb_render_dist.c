@@ -25,14 +25,6 @@ static void progress_lines(long from, long to, long total)
         }
 }
 
-static long rendered_in_row(const struct nb_scene *sc, int s)
-{
-    long c = 0;
-    for (int f = 0; f < sc->fpixels; f++)
-        c += nb_pixel_rendered(&sc->k, s, f);
-    return c;
-}
-
 void nb_render_result_fini(struct nb_render_result *R)
 {
     if (!R)
@@ -130,7 +122,7 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, in
     /* bands balanced by rendered pixels (every rank computes the same split) */
     if (st == NB_OK)
         for (int s = 0; s < sc->spixels; s++)
-            weights[s] = rendered_in_row(sc, s);
+            weights[s] = nb_rendered_in_row(&sc->k, s);
     struct nb_band b = {0, 0, sc->fpixels, rank};
     if (st == NB_OK)
         b = nb_band_split_weighted(weights, sc->spixels, sc->fpixels, size, rank);
