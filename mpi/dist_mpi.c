@@ -75,6 +75,20 @@ int nb_dist_size(const struct nb_dist *d)
     return d->size;
 }
 
+int nb_dist_local_rank(struct nb_dist *d)
+{
+    if (!d->active)
+        return 0;
+    MPI_Comm node;
+    int r = d->rank;
+    if (MPI_Comm_split_type(d->comm, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &node) !=
+        MPI_SUCCESS)
+        return r; /* no node grouping: the global rank (mod the devices) still spreads */
+    MPI_Comm_rank(node, &r);
+    MPI_Comm_free(&node);
+    return r;
+}
+
 const char *nb_dist_library(void)
 {
     static char buf[MPI_MAX_LIBRARY_VERSION_STRING + 1];

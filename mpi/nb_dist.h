@@ -20,6 +20,9 @@ struct nb_dist; /* opaque */
 nb_status nb_dist_init(int *argc, char ***argv, struct nb_dist **d);
 int nb_dist_rank(const struct nb_dist *d);
 int nb_dist_size(const struct nb_dist *d);
+/* Collective: this rank's index among the ranks on its node (MPI_COMM_TYPE_SHARED), for the
+ * choice of a GPU; 0 without MPI. */
+int nb_dist_local_rank(struct nb_dist *d);
 /* One line naming the message-passing library ("serial" without MPI). */
 const char *nb_dist_library(void);
 void nb_dist_fini(struct nb_dist *d); /* NULL-safe; also for groups of nb_dist_split */

@@ -33,6 +33,7 @@ stamp "full build (MPI, HDF5, CUDA=$cuda)"
 cmake -S . -B build -DNB_WERROR=ON -DNB_WITH_CUDA=$cuda
 cmake --build build -j"$jobs"
 (cd build && ctest -j"$jobs" --output-on-failure --timeout 900 -LE slow)
+if [ -f build/cuda_ptxas_report.txt ]; then cat build/cuda_ptxas_report.txt; fi
 
 stamp "build without MPI, HDF5 and CUDA"
 cmake -S . -B build-nompi -DNB_WERROR=ON -DNB_WITH_MPI=OFF -DNB_WITH_HDF5=OFF -DNB_WITH_CUDA=OFF

@@ -18,7 +18,7 @@
 #include "../util/nb_msg.h"
 #include "../util/nb_status.h"
 
-enum nb_device { NB_DEVICE_CPU = 0, NB_DEVICE_CUDA };
+enum nb_device { NB_DEVICE_AUTO = 0, NB_DEVICE_CPU, NB_DEVICE_CUDA };
 enum { NB_NAMED_FLOAT = 1, NB_NAMED_INT = 2, NB_NAMED_PGM = 4, NB_NAMED_NOISE = 8 };
 
 struct nb_cli {

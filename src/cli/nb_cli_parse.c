@@ -732,11 +732,12 @@ static int new_option(struct nb_cli *cli, const char *a, struct nb_err *err, nb_
         else
             BAD("expects reference or per-term");
     } else if (OPT("--device")) {
-        if (CHOICE("cpu") || CHOICE("auto"))
-            cli->device = NB_DEVICE_CPU; /* auto: no CUDA back-end yet, so the CPU */
+        if (CHOICE("auto"))
+            cli->device = NB_DEVICE_AUTO; /* nb_device.c decides, once every rank has looked */
+        else if (CHOICE("cpu"))
+            cli->device = NB_DEVICE_CPU;
         else if (CHOICE("cuda"))
-            BAD("the CUDA back-end is not available in this version (the per-pixel physics "
-                "compiles under nvcc; the kernels come with the GPU work)");
+            cli->device = NB_DEVICE_CUDA;
         else
             BAD("expects cpu, cuda or auto");
     } else if (OPT("--precision")) {

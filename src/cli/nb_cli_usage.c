@@ -134,10 +134,9 @@ void nb_cli_print_usage(const struct nb_msg_sink *o, double adc, double beamsize
         NULL};
     for (int i = 0; lines4[i]; i++)
         nb_emitf(o, "\t%s\n", lines4[i]);
-    /* no CUDA kernels yet: auto is the CPU */
-    nb_emitf(o, "\t--device=auto|cpu              compute back-end (auto: the CPU); cuda: %s\n",
-             NB_HAVE_CUDA ? "not yet (this build has CUDA; the kernels are to come)"
-                          : "not built (NB_WITH_CUDA=OFF)");
+    nb_emitf(o, "\t--device=auto|cpu|cuda         compute back-end (auto: CUDA when every rank sees "
+                "a GPU, else the CPU)%s\n",
+             NB_HAVE_CUDA ? "" : "; this build has no CUDA");
     nb_emitf(o, "\t--math=fast|exact              fast: SIMD lanes, deterministic sine, within "
                 "1e-9 of exact;\n\t                               exact: the reference's libm "
                 "arithmetic, bit for bit\n");

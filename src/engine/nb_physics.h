@@ -111,29 +111,7 @@ struct nb_pixel_result {
     double omega_sum;              /* sum of the solid angle over (layer, subpixel)       */
 };
 
-/* Host-only tracing (-trace_pixel, -printout).  Passed as NULL by every renderer; the
- * device compilation pass never touches it. */
-struct nb_trace {
-    void (*line)(void *ctx, const char *fmt, ...); /* NULL: record only, print nothing */
-    void *ctx;
-    /* the last evaluated values, for -printout */
-    double pos[3], stol, h, k, l, F_cell, F_latt, I, polar, omega, capture, test;
-    int h0, k0, l0;
-    double a[3], b[3], c[3];
-    double cos2theta;
-};
-
-#if defined(__CUDA_ARCH__)
-#define NB_TRACE(tr, ...) ((void)0)
-#define NB_TRACE_ON(tr) 0
-#else
-#define NB_TRACE(tr, ...)                                                                      \
-    do {                                                                                       \
-        if ((tr) && (tr)->line)                                                                \
-            (tr)->line((tr)->ctx, __VA_ARGS__);                                                \
-    } while (0)
-#define NB_TRACE_ON(tr) ((tr) != 0)
-#endif
+struct nb_trace; /* nb_trace.h: -trace_pixel and -printout, host only */
 
 /* ---------------------------------------------------------------- vectors (0-based xyz) */
 
@@ -677,11 +655,34 @@ NB_HD static inline double nb_lattice_factor(const struct nb_kparams *K, double 
     return K->Na * K->Nb * K->Nc * (double)(rad_star_sqr * K->fudge < 0.3969);
 }
 
+/* The sum over a pixel's (layer, subpixel) subpaths of the solid angle as nb_pixel() holds
+ * it at each: computed at the first subpath and wherever it is still 0.0, or at every one with
+ * -oversample_omega or --factors=per-term; carried across layers.  The console's "solid
+ * angle subtended by detector" adds these up (the host computes it: no back-end returns it). */
+NB_HD static inline double nb_pixel_omega_sum(const struct nb_kparams *K, int spixel, int fpixel)
+{
+    double omega = 0.0, sum = 0.0;
+    for (int t = 0; t < K->n_layers; t++)
+        for (int subS = 0; subS < K->oversample; subS++)
+            for (int subF = 0; subF < K->oversample; subF++) {
+                if (K->factors_per_term || omega == 0.0 || K->oversample_omega) {
+                    double pos[3], d[3], Fdet, Sdet;
+                    nb_subpixel_pos(K, spixel, fpixel, t, subS, subF, pos, &Fdet, &Sdet);
+                    omega = nb_solid_angle(K, nb_v_unitize(pos, d));
+                }
+                sum += omega;
+            }
+    return sum;
+}
+
+#include "nb_trace.h"
+
 /* ------------------------------------------------------------------------ the pixel */
 
 /* Render pixel (spixel, fpixel) exactly as the reference's serial loop does (physics.md §6).
  * first_is_e1: this pixel holds the run's first execution E1 (carry token UNROTATED), so its
- * first execution uses lat_first.  The caller has checked nb_pixel_rendered(). */
+ * first execution uses lat_first.  The caller has checked nb_pixel_rendered().  tr: NULL, or
+ * -trace_pixel / -printout on the host (nb_trace.h hooks; nothing in the device pass). */
 NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fpixel,
                                   int first_is_e1, struct nb_pixel_result *R,
                                   struct nb_trace *tr)
@@ -727,29 +728,7 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                 for (int j = 0; j < K->n_sources; j++) {
                     double q[3], stol;
                     int keep = nb_scatter(K, j, d, inc, q, &stol);
-                    if (NB_TRACE_ON(tr) && j == 0) {
-                        NB_TRACE(tr, "TRACE_C: pix0_vector_meters %.15g %.15g %.15g\n", K->pix0[0], K->pix0[1], K->pix0[2]);
-                        NB_TRACE(tr, "TRACE_C: fdet_vec %.15g %.15g %.15g\n", K->fdet[0], K->fdet[1], K->fdet[2]);
-                        NB_TRACE(tr, "TRACE_C: sdet_vec %.15g %.15g %.15g\n", K->sdet[0], K->sdet[1], K->sdet[2]);
-                        NB_TRACE(tr, "TRACE_C: pixel_pos_meters %.15g %.15g %.15g\n", pos[0], pos[1], pos[2]);
-                        NB_TRACE(tr, "TRACE_C: R_distance_meters %.15g\n", airpath);
-                        NB_TRACE(tr, "TRACE_C: omega_pixel_sr %.15g\n", omega);
-                        NB_TRACE(tr, "TRACE_C: close_distance_meters %.15g\n", K->close_distance);
-                        NB_TRACE(tr, "TRACE_C: obliquity_factor %.15g\n", K->close_distance / airpath);
-                        NB_TRACE(tr, "TRACE_C: diffracted_vec %.15g %.15g %.15g\n", d[0], d[1], d[2]);
-                        NB_TRACE(tr, "TRACE_C: incident_vec %.15g %.15g %.15g\n", inc[0], inc[1], inc[2]);
-                        NB_TRACE(tr, "TRACE_C: lambda_meters %.15g\n", K->src[3]);
-                        NB_TRACE(tr, "TRACE_C: lambda_angstroms %.15g\n", K->src[3] * 1e10);
-                        NB_TRACE(tr, "TRACE_C: scattering_vec_A_inv %.15g %.15g %.15g\n", q[0], q[1], q[2]);
-                    }
-#if !defined(__CUDA_ARCH__)
-                    if (tr) {
-                        tr->pos[0] = pos[0];
-                        tr->pos[1] = pos[1];
-                        tr->pos[2] = pos[2];
-                        tr->stol = stol;
-                    }
-#endif
+                    NB_TRACE_AT(nb_trace_source(tr, K, j, pos, airpath, omega, d, inc, q, stol));
                     if (!keep)
                         continue;
                     double fac = 1.0; /* per-term mode: kappa * P * omega of this subpath */
@@ -778,37 +757,7 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                             int l0 = nb_d2i(ceil(l - 0.5));
                             double fa, fb, fc;
                             double F_latt = nb_lattice_factor(K, h, k, l, h0, k0, l0, &fa, &fb, &fc);
-                            if (NB_TRACE_ON(tr) && j == 0 && m == 0) {
-                                if (ip == 0) {
-                                    NB_TRACE(tr, "TRACE_C: rot_a_angstroms %.15g %.15g %.15g\n", v[0] * 1e10, v[1] * 1e10, v[2] * 1e10);
-                                    NB_TRACE(tr, "TRACE_C: rot_b_angstroms %.15g %.15g %.15g\n", v[3] * 1e10, v[4] * 1e10, v[5] * 1e10);
-                                    NB_TRACE(tr, "TRACE_C: rot_c_angstroms %.15g %.15g %.15g\n", v[6] * 1e10, v[7] * 1e10, v[8] * 1e10);
-                                    NB_TRACE(tr, "TRACE_C: rot_a_star_A_inv %.15g %.15g %.15g\n", K->a_star[0], K->a_star[1], K->a_star[2]);
-                                    NB_TRACE(tr, "TRACE_C: rot_b_star_A_inv %.15g %.15g %.15g\n", K->b_star[0], K->b_star[1], K->b_star[2]);
-                                    NB_TRACE(tr, "TRACE_C: rot_c_star_A_inv %.15g %.15g %.15g\n", K->c_star[0], K->c_star[1], K->c_star[2]);
-                                    NB_TRACE(tr, "TRACE_C: hkl_frac %.15g %.15g %.15g\n", h, k, l);
-                                    NB_TRACE(tr, "TRACE_C: hkl_rounded %d %d %d\n", h0, k0, l0);
-                                    if (K->shape == NB_SHAPE_SQUARE) {
-                                        NB_TRACE(tr, "TRACE_C: F_latt_a %.15g\n", fa);
-                                        NB_TRACE(tr, "TRACE_C: F_latt_b %.15g\n", fb);
-                                        NB_TRACE(tr, "TRACE_C: F_latt_c %.15g\n", fc);
-                                        NB_TRACE(tr, "TRACE_C: F_latt %.15g\n", F_latt);
-                                    }
-                                }
-                                if (K->shape == NB_SHAPE_SQUARE)
-                                    NB_TRACE(tr, "TRACE_C_PHI phi_tic=%d phi_deg=%.15g k_frac=%.15g F_latt_b=%.15g F_latt=%.15g\n",
-                                             ip, K->phi[ip] * NB_RTD, k, fb, F_latt);
-                            }
-#if !defined(__CUDA_ARCH__)
-                            if (tr) {
-                                tr->h = h; tr->k = k; tr->l = l;
-                                tr->h0 = h0; tr->k0 = k0; tr->l0 = l0;
-                                tr->F_latt = F_latt;
-                                for (int c = 0; c < 3; c++) {
-                                    tr->a[c] = v[c]; tr->b[c] = v[3 + c]; tr->c[c] = v[6 + c];
-                                }
-                            }
-#endif
+                            NB_TRACE_AT(nb_trace_term(tr, K, j, ip, m, v, h, k, l, h0, k0, l0, fa, fb, fc, F_latt));
                             if (F_latt == 0.0 && K->water_size == 0.0)
                                 continue;
                             double F_B = nb_F_nearest(K, h0, k0, l0);
@@ -825,23 +774,7 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                                     F_A = nb_F_tricubic(K, h, k, l);
                                 }
                             }
-                            if (NB_TRACE_ON(tr) && j == 0 && m == 0 && ip == 0)
-                                NB_TRACE(tr, "TRACE_C: F_cell %.15g\n", F_A);
-                            if (NB_TRACE_ON(tr) && j == 2 && m == 0 && ip == 0) {
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_cell %.15g\n", F_A);
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_latt %.15g\n", F_latt);
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_cell_squared %.15g\n", F_A * F_A);
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: F_latt_squared %.15g\n", F_latt * F_latt);
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: I_contribution %.15g\n", F_A * F_A * F_latt * F_latt);
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: polar %.15g\n", polar);
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: cos2theta %.15g\n", nb_v_dot(inc, d));
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: lambda_angstroms %.15g\n", K->src[5 * j + 3] * 1e10);
-                                NB_TRACE(tr, "TRACE_C_SOURCE2: source_index %d\n", j);
-                            }
-#if !defined(__CUDA_ARCH__)
-                            if (tr)
-                                tr->F_cell = F_A;
-#endif
+                            NB_TRACE_AT(nb_trace_F(tr, K, j, ip, m, F_A, F_latt, polar, inc, d));
                             if (pt) {
                                 const double ww = K->apply_weights ? w * fac : fac;
                                 I_A += F_A * F_A * F_latt * F_latt * ww;
@@ -873,45 +806,31 @@ NB_HD static inline void nb_pixel(const struct nb_kparams *K, int spixel, int fp
                         }
                     }
                 }
-                /* our addition to the trace (not a reference key): the running sum */
-                NB_TRACE(tr, "TRACE_NB: layer %d subS %d subF %d I_running %.15g polar %.15g "
-                             "omega %.15g capture %.15g\n",
-                         t, subS, subF, I_A, polar, omega, capture);
+                NB_TRACE_AT(nb_trace_subpath(tr, t, subS, subF, I_A, polar, omega, capture));
             }
         }
     }
     double test = K->r_e_sqr * K->fluence * I_A / K->steps;
     double test_B = K->r_e_sqr * K->fluence * I_B / K->steps;
-    if (pt) {
-        /* no cached factor at the end in per-term mode */
-    } else {
-    if (!K->oversample_thick) {
-        test *= capture;
-        test_B *= capture;
-    }
-    if (!K->oversample_polar) {
-        test *= polar;
-        test_B *= polar;
-    }
-    if (!K->oversample_omega) {
-        test *= omega;
-        test_B *= omega;
-    }
+    if (!pt) { /* the factors cached over the subpaths (per-term mode has none left) */
+        if (!K->oversample_thick) {
+            test *= capture;
+            test_B *= capture;
+        }
+        if (!K->oversample_polar) {
+            test *= polar;
+            test_B *= polar;
+        }
+        if (!K->oversample_omega) {
+            test *= omega;
+            test_B *= omega;
+        }
     }
     R->value = (float)(0.0 + test);
     R->value_nn = (float)(0.0 + test_B);
     R->executed = executed;
     R->omega_sum = omega_sum;
-#if !defined(__CUDA_ARCH__)
-    if (tr) {
-        tr->I = I_A;
-        tr->polar = polar;
-        tr->omega = omega;
-        tr->capture = capture;
-        tr->test = test;
-        tr->cos2theta = nb_v_dot(inc, d);
-    }
-#endif
+    NB_TRACE_AT(nb_trace_pixel(tr, I_A, polar, omega, capture, test, inc, d));
 }
 
 #endif

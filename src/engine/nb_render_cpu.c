@@ -7,7 +7,8 @@
  * derived from the band's incoming carry token and its pre-pass, so the output is
  * bit-identical for any thread count, band split and instruction set.  The progress meter is
  * fed from an atomic row counter by the master thread, between its own rows.  The
- * interpolation latch is resolved per band here and globally by nb_latch_select().
+ * interpolation latch is resolved per band here and globally by nb_latch_select().  Also the
+ * host bookkeeping every back-end relies on: nb_band_omega(), nb_latch_term().
  * libc/libm/OpenMP only.
  */
 #include <stdlib.h>
@@ -49,19 +50,16 @@ const char *nb_cpu_kernel_name(void)
     return nb_cpu_isa_select(&note)->name;
 }
 
-static nb_status cpu_render_band(void *state, const struct nb_band *b, const struct nb_carry *in,
+static nb_status cpu_render_band(void *state, const struct nb_band *b, int64_t p_e1,
                                  struct nb_band_out *out, const struct nb_progress *progress,
                                  struct nb_err *err)
 {
     const struct cpu_state *cs = state;
-    const struct nb_scene *sc = cs->sc;
-    const struct nb_kparams *K = &sc->k;
+    const struct nb_kparams *K = &cs->sc->k;
     const int ncol = K->fpixels;
-    nb_band_prepass(sc, b, &out->first_exec, &out->last_exec);
     out->trig_index = -1;
     if (b->n_rows <= 0)
         return NB_OK;
-    const int64_t p_e1 = in->state == NB_CARRY_UNROTATED ? out->first_exec : -1;
     struct nb_row_trig *trig = malloc(sizeof *trig * (size_t)b->n_rows);
     if (!trig) {
         nb_err_set(err, "out of memory for %d row records", b->n_rows);
@@ -77,11 +75,9 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, const str
         for (int r = 0; r < b->n_rows; r++) {
             const int s = b->row0 + r;
             const size_t o = (size_t)r * ncol;
-            double omega = 0.0;
+            double omega = 0.0; /* the row function's solid-angle sum: not needed here */
             row(K, s, p_e1, use_lanes, out->value + o, out->value_nn ? out->value_nn + o : NULL,
                 &omega, &trig[r]);
-            if (out->row_omega)
-                out->row_omega[r] = omega;
             if (progress && progress->pixels_done) {
                 long n = nb_rendered_in_row(K, s);
 #pragma omp atomic update
@@ -106,16 +102,15 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, const str
     for (int r = 0; r < b->n_rows; r++)
         if (trig[r].index >= 0) {
             out->trig_index = trig[r].index;
-            memcpy(out->trig_hkl, trig[r].hkl, sizeof out->trig_hkl);
-            memcpy(out->trig_hkl0, trig[r].hkl0, sizeof out->trig_hkl0);
             break;
         }
     free(trig);
     return NB_OK;
 }
 
-const struct nb_backend_ops nb_backend_cpu = {"cpu", NB_CAP_DOUBLE | NB_CAP_FLOAT, cpu_create,
-                                              cpu_render_band, cpu_destroy};
+const struct nb_backend_ops nb_backend_cpu = {
+    "cpu", NB_CAP_DOUBLE | NB_CAP_SINGLE | NB_CAP_GLIBC | NB_CAP_PROGRESS, cpu_create,
+    cpu_render_band, cpu_destroy};
 
 void nb_latch_select(const struct nb_scene *sc, const struct nb_band *b, int64_t p_star,
                      struct nb_band_out *out)
@@ -129,4 +124,32 @@ void nb_latch_select(const struct nb_scene *sc, const struct nb_band *b, int64_t
             if (idx > p_star)
                 out->value[(size_t)r * ncol + f] = out->value_nn[(size_t)r * ncol + f];
         }
+}
+
+void nb_band_omega(const struct nb_scene *sc, const struct nb_band *b, double *row_omega)
+{
+    const struct nb_kparams *K = &sc->k;
+#pragma omp parallel for schedule(dynamic, 8)
+    for (int r = 0; r < b->n_rows; r++) {
+        const int s = b->row0 + r;
+        double sum = 0.0;
+        for (int f = 0; f < K->fpixels; f++)
+            if (nb_pixel_rendered(K, s, f))
+                sum += nb_pixel_omega_sum(K, s, f);
+        row_omega[r] = sum;
+    }
+}
+
+void nb_latch_term(const struct nb_scene *sc, int64_t p_star, int64_t p1, double hkl[3],
+                   int hkl0[3])
+{
+    const struct nb_kparams *K = &sc->k;
+    struct nb_pixel_result res;
+    memset(&res, 0, sizeof res);
+    if (p_star >= 0) {
+        const int s = (int)(p_star / K->fpixels), f = (int)(p_star % K->fpixels);
+        nb_pixel(K, s, f, p_star == p1, &res, NULL);
+    }
+    hkl[0] = res.trig_h, hkl[1] = res.trig_k, hkl[2] = res.trig_l;
+    hkl0[0] = res.trig_h0, hkl0[1] = res.trig_k0, hkl0[2] = res.trig_l0;
 }

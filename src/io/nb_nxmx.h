@@ -48,6 +48,8 @@ struct nb_nxmx_meta {
     char **argv;
     const char *program, *version;
     const char *cpu_kernel;               /* the CPU back-end's instruction set (NULL: "") */
+    const char *device;                   /* back-end: "cpu" or "cuda" (NULL: "cpu")       */
+    const char *gpu;                      /* rank 0's GPU with CUDA (NULL: "")              */
     const char *start_time;               /* ISO 8601 UTC, rank 0's clock               */
     const struct nb_config *cfg;          /* frame 0's                                  */
     const struct nb_scene *sc;            /* frame 0's: detector, beam, parameters      */

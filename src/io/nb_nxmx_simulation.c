@@ -181,7 +181,9 @@ static int write_params(hid_t sim, const struct nb_nxmx_meta *m, double R[3][3])
     bad |= nxmx_attr_str(sim, "thickness_step",
                          c->thickness_step_uniform ? "uniform" : "reference");
     bad |= nxmx_attr_str(sim, "honor_pix0", c->honor_pix0 ? "yes" : "no");
-    bad |= nxmx_attr_str(sim, "device", "cpu");
+    bad |= nxmx_attr_str(sim, "device", m->device ? m->device : "cpu");
+    if (m->gpu && *m->gpu)
+        bad |= nxmx_attr_str(sim, "gpu", m->gpu);
     bad |= nxmx_attr_str(sim, "precision", c->precision_single ? "single" : "double");
     bad |= nxmx_attr_str(sim, "math", c->math_exact ? "exact" : "fast");
     bad |= nxmx_attr_str(sim, "cpu_kernel", m->cpu_kernel ? m->cpu_kernel : "");

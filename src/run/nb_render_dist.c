@@ -59,11 +59,10 @@ static void meter_pixels(void *ctx, long n)
 /* Render this rank's band in one call of the back-end; report progress; fills the band
  * record. */
 static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
-                             const struct nb_band *b, const struct nb_carry *in, int meter,
-                             float *img, float *nn, double *row_omega, long total,
+                             const struct nb_backend_ops *be, const struct nb_band *b,
+                             int64_t p_e1, int meter, float *img, float *nn, long total,
                              struct nb_band_record *rec, struct nb_err *err)
 {
-    const struct nb_backend_ops *be = &nb_backend_cpu;
     void *state = NULL;
     nb_status st = be->create(sc, &state, err);
     if (st != NB_OK)
@@ -74,14 +73,10 @@ static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
     memset(&o, 0, sizeof o);
     o.value = img;
     o.value_nn = nn;
-    o.row_omega = row_omega;
     rec->trig_index = -1;
-    st = be->render_band(state, b, in, &o, meter ? &prog : NULL, err);
-    if (st == NB_OK && o.trig_index >= 0) {
+    st = be->render_band(state, b, p_e1, &o, meter ? &prog : NULL, err);
+    if (st == NB_OK)
         rec->trig_index = o.trig_index;
-        memcpy(rec->trig_hkl, o.trig_hkl, sizeof rec->trig_hkl);
-        memcpy(rec->trig_hkl0, o.trig_hkl0, sizeof rec->trig_hkl0);
-    }
     be->destroy(state);
     long done_px = m.done_px, others_px = m.others_px;
     int others_done = m.others_done;
@@ -100,7 +95,8 @@ static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
     return st;
 }
 
-nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, int meter,
+nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc,
+                                const struct nb_backend_ops *be, int meter,
                                 struct nb_render_result *R, struct nb_err *err)
 {
     const int rank = nb_dist_rank(d), size = nb_dist_size(d);
@@ -169,8 +165,12 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, in
     /* the meter's denominator is nanoBragg's: the ROI box with its default upper bounds one
      * past the last pixel, so lines stop short of 100% as in the reference */
     const long box = ((long)sc->roi_xmax - sc->roi_xmin + 1) * ((long)sc->roi_ymax - sc->roi_ymin + 1);
+    /* the band's E1 index: its first execution if the run's has not happened before it */
+    const int64_t p_e1 = in.state == NB_CARRY_UNROTATED ? first : -1;
     if (st == NB_OK)
-        st = render_band(d, sc, &b, &in, meter, img, nn, row_omega, box, me, err);
+        st = render_band(d, sc, be, &b, p_e1, meter, img, nn, box, me, err);
+    if (st == NB_OK)
+        nb_band_omega(sc, &b, row_omega); /* the console's solid angle, on the host */
     else if (meter && size > 1 && rank != 0)
         nb_dist_progress_done(d); /* keep rank 0's meter from waiting for us */
 agree_render:
@@ -204,12 +204,11 @@ agree_render:
     /* the latch: first latching pixel of the run, then A before it and B after it */
     for (int r = 0; r < size; r++) {
         const struct nb_band_record *x = &R->bands[r];
-        if (x->trig_index >= 0 && nb_index_min(R->p_star, x->trig_index) == x->trig_index) {
+        if (x->trig_index >= 0 && nb_index_min(R->p_star, x->trig_index) == x->trig_index)
             R->p_star = x->trig_index;
-            memcpy(R->trig_hkl, x->trig_hkl, sizeof R->trig_hkl);
-            memcpy(R->trig_hkl0, x->trig_hkl0, sizeof R->trig_hkl0);
-        }
     }
+    if (R->p_star >= 0) /* the latching term for the warning: one pixel again, on the CPU */
+        nb_latch_term(sc, R->p_star, R->p1, R->trig_hkl, R->trig_hkl0);
     {
         struct nb_band_out o;
         memset(&o, 0, sizeof o);

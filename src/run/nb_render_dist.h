@@ -23,8 +23,6 @@ struct nb_band_record {
     int64_t in_last, out_last;      /* raster index of the last execution before / through */
     int64_t first_exec, last_exec;  /* this band's own executions, -1 none                  */
     int64_t trig_index;             /* first latching pixel in the band, -1 none            */
-    double trig_hkl[3];
-    int trig_hkl0[3];
     long rendered;                  /* pixels rendered (ROI and mask)                       */
 };
 
@@ -42,8 +40,9 @@ struct nb_render_result {
     int band_row0, band_rows;
 };
 
-/* meter: print nanoBragg's progress lines on rank 0. */
-nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc, int meter,
+/* be: the back-end (nb_device.h); meter: print nanoBragg's progress lines on rank 0. */
+nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc,
+                                const struct nb_backend_ops *be, int meter,
                                 struct nb_render_result *R, struct nb_err *err);
 void nb_render_result_fini(struct nb_render_result *R);
 

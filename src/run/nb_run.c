@@ -211,10 +211,17 @@ static void install_signal_cleanup(void)
         sigaction(sigs[i], &sa, NULL);
 }
 
-/* The CPU kernel line: instruction set, lanes or scalar, arithmetic (docs/performance.md). */
-static void print_kernel_note(const struct nb_scene *sc)
+/* The back-end's lines: nb_device's choice, and for the CPU its kernel: instruction set, lanes
+ * or scalar, arithmetic (docs/performance.md, docs/gpu.md). */
+static void print_kernel_note(const struct run *r)
 {
-    const struct nb_kparams *K = &sc->k;
+    const struct nb_kparams *K = &r->sc.k;
+    fputs(r->dev.note, stdout);
+    if (r->dev.be != &nb_backend_cpu) {
+        printf("NOTE: GPU kernel: one thread per pixel (grid-stride), %s\n",
+               K->single ? "--precision=single" : K->math_fast ? "--math=fast" : "--math=exact");
+        return;
+    }
     const int kind = nb_lanes_eligible(K);
     const char *isa = nb_cpu_kernel_name();
     printf("NOTE: CPU kernel %s, %s, %s%s\n", isa,
@@ -546,7 +553,7 @@ static nb_status set_up(struct run *r)
                "orientation; use --phi-carryover=spec for fresh rotations\n");
     if (r->size > 1 && !cli->frames && !cli->frames_from)
         printf("NOTE: %d MPI ranks render row bands balanced by rendered pixels\n", r->size);
-    print_kernel_note(&r->sc);
+    print_kernel_note(r);
     if (cli->trace_s >= 0 && cli->trace_f >= 0)
         printf("TRACE_CONFIG: tracing pixel (spixel=%d, fpixel=%d)\n", cli->trace_s,
                cli->trace_f);
@@ -609,6 +616,8 @@ void run_fill_meta(struct run *r, int argc, char **argv, const char *start_time,
     m->argv = argv;
     m->program = "nanobragg-hpc";
     m->cpu_kernel = nb_cpu_kernel_name();
+    m->device = r->dev.be ? r->dev.be->name : "cpu";
+    m->gpu = r->dev.gpu >= 0 ? nb_cuda_device_name(r->dev.gpu) : NULL;
     m->version = NB_VERSION " (" NB_SOURCE_REVISION ")";
     m->start_time = start_time;
     m->cfg = &r->cli.cfg;
@@ -850,6 +859,10 @@ int nb_run(int argc, char **argv)
                    cli->hdf5);
         r.outs.resume_hdf5 = r.resume_partial;
     }
+    /* the back-end, before any file is made: --device=cuda without a device fails here */
+    st = nb_device_choose(r.d, cli->device, &cli->cfg, &r.dev, &r.err);
+    if (st != NB_OK)
+        return finish(&r, st);
     /* a series reserves only the job's files here (HDF5, Fdump.bin); its frames' files are
      * reserved and committed frame by frame */
     st = r.rank == 0 ? nb_outputs_prepare(cli, series ? 0 : NB_ALL_IMAGES, run_want_fdump(&r),
@@ -872,7 +885,8 @@ int nb_run(int argc, char **argv)
     if (cli->hdf5 && (st = run_hdf5_open(&r, &meta, NULL)) != NB_OK)
         return finish(&r, st);
 
-    st = nb_render_distributed(r.d, &r.sc, cli->progress && !cli->printout, &r.R, &r.err);
+    st = nb_render_distributed(r.d, &r.sc, r.dev.be, cli->progress && !cli->printout, &r.R,
+                               &r.err);
     if (st == NB_OK && r.rank == 0) /* inf/NaN is refused, never written (docs/cli.md §1.2) */
         st = nb_image_check_finite(&r.sc, r.R.img, &r.err);
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)

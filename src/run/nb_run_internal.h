@@ -12,6 +12,7 @@
 #include "../io/nb_io.h"
 #include "../io/nb_nxmx.h"
 #include "../../mpi/nb_dist.h"
+#include "nb_device.h"
 #include "nb_outputs.h"
 #include "nb_render_dist.h"
 
@@ -44,6 +45,7 @@ struct run {
     struct nb_outputs outs;
     struct nb_scene sc;
     int have_scene;
+    struct nb_device_choice dev; /* the back-end (--device), every rank                  */
     struct nb_render_result R;
     struct nb_nxmx *h5;
     int h5_open; /* nb_nxmx_create was called on every rank: every rank must close */

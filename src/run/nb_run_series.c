@@ -410,7 +410,7 @@ static nb_status render_series(struct run *r, int argc, char **argv, struct plan
         clock_add(&tm->setup, &tc);
         /* every rank of the group renders (its band); a rank without a frame waits below */
         if (i >= 0 && fst == NB_OK)
-            fst = nb_render_distributed(p->sub, &f.sc, 0, &R, &r->err);
+            fst = nb_render_distributed(p->sub, &f.sc, r->dev.be, 0, &R, &r->err);
         clock_add(&tm->render, &tc);
         if (i >= 0 && fst == NB_OK && p->leader)
             fst = nb_image_check_finite(&f.sc, R.img, &r->err);

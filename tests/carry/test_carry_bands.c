@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* setenv */
 /* test_carry_bands.c -- the phi carry and the interpolation latch across band boundaries.
  *
  * For scenes where the cross-pixel state matters (phi sweep starting at 0, a zero step in
@@ -16,21 +17,21 @@
 
 #include "../../src/cli/nb_cli.h"
 #include "../../src/engine/nb_backend.h"
+#include "../../src/engine/nb_carry.h"
 #include "../../src/engine/nb_setup.h"
+#include "../../cuda/nb_cuda.h"
 #include "nb_testutil.h"
 
 #include "carry_scenes.h"
 
 /* Render with the given band boundaries (bands[i] = first row of band i; n bands; rows may be
  * empty).  inject_wrong >= 0: give that band a wrong (UNROTATED) token. */
-static int render_split(const struct nb_scene *sc, const int *row0, int nbands, float *img,
-                        int inject_wrong, int *verify_failures, int64_t *p1_out,
-                        int64_t *pstar_out)
+static int render_split(const struct nb_backend_ops *be, const struct nb_scene *sc,
+                        const int *row0, int nbands, float *img, int inject_wrong,
+                        int *verify_failures, int64_t *p1_out, int64_t *pstar_out)
 {
-    const struct nb_backend_ops *be = &nb_backend_cpu;
     const size_t npix = (size_t)sc->fpixels * sc->spixels;
     float *nn = sc->k.interpolate ? calloc(npix, sizeof(float)) : NULL;
-    double *omega = calloc((size_t)sc->spixels + 1, sizeof(double));
     struct nb_band_out *outs = calloc((size_t)nbands, sizeof *outs);
     struct nb_band *bands = calloc((size_t)nbands, sizeof *bands);
     void *state = NULL;
@@ -55,12 +56,17 @@ static int render_split(const struct nb_scene *sc, const int *row0, int nbands, 
             (*verify_failures)++;
         outs[b].value = img + (size_t)bands[b].row0 * sc->fpixels;
         outs[b].value_nn = nn ? nn + (size_t)bands[b].row0 * sc->fpixels : NULL;
-        outs[b].row_omega = omega + bands[b].row0;
-        if (be->render_band(state, &bands[b], &in, &outs[b], NULL, &err) != NB_OK)
+        /* the band's E1 index as the driver derives it: its pre-pass and its token */
+        int64_t first, last;
+        nb_band_prepass(sc, &bands[b], &first, &last);
+        const int64_t p_e1 = in.state == NB_CARRY_UNROTATED ? first : -1;
+        if (be->render_band(state, &bands[b], p_e1, &outs[b], NULL, &err) != NB_OK) {
+            printf("  %s back-end: %s\n", be->name, err.msg);
             return -1;
-        /* the token the band hands on, from its render, must be the plan's for the next band */
+        }
+        /* the token the band hands on must be the plan's for the next band */
         struct nb_carry next;
-        nb_carry_through(sc, &in_tok[b], outs[b].last_exec, &next);
+        nb_carry_through(sc, &in_tok[b], last, &next);
         if (b + 1 < nbands && (next.state != in_tok[b + 1].state ||
                                memcmp(next.vec, in_tok[b + 1].vec, sizeof next.vec) != 0)) {
             printf("  band %d hands on a token that differs from the plan's\n", b);
@@ -77,7 +83,6 @@ static int render_split(const struct nb_scene *sc, const int *row0, int nbands, 
     be->destroy(state);
     free(in_tok);
     free(nn);
-    free(omega);
     free(outs);
     free(bands);
     *p1_out = p1;
@@ -92,7 +97,7 @@ static unsigned next_rand(void)
     return (rng_state >> 16) & 0x7fff;
 }
 
-static int run_case(const struct scene_case *c)
+static int run_case(const struct nb_backend_ops *be, const struct scene_case *c)
 {
     struct built B;
     if (carry_scene_build(c, &B) != 0)
@@ -103,7 +108,7 @@ static int run_case(const struct scene_case *c)
     int vf, fails = 0;
     int64_t p1, pstar, p1r, pstarr;
     int zero = 0;
-    render_split(sc, &zero, 1, ref, -1, &vf, &p1r, &pstarr);
+    render_split(&nb_backend_cpu, sc, &zero, 1, ref, -1, &vf, &p1r, &pstarr);
     if (vf)
         fails++;
     double sum = 0;
@@ -139,7 +144,7 @@ static int run_case(const struct scene_case *c)
                 }
         }
         memset(img, 0xff, npix * sizeof(float));
-        if (render_split(sc, row0, nb, img, -1, &vf, &p1, &pstar) != 0) {
+        if (render_split(be, sc, row0, nb, img, -1, &vf, &p1, &pstar) != 0) {
             fails++;
         } else {
             int same = memcmp(img, ref, npix * sizeof(float)) == 0;
@@ -155,7 +160,7 @@ static int run_case(const struct scene_case *c)
     const size_t tab = sizeof(double) * 9 * (size_t)sc->phisteps * sc->mosaic_domains;
     if (memcmp(sc->lat_first, sc->lat_rest, tab) != 0) {
         int row0[2] = {0, sc->spixels - 2};
-        render_split(sc, row0, 2, img, 1, &vf, &p1, &pstar);
+        render_split(be, sc, row0, 2, img, 1, &vf, &p1, &pstar);
         CHECK(vf > 0, "%s: a wrong token was not detected", c->name);
         CHECK(memcmp(img, ref, npix * sizeof(float)) != 0,
               "%s: a wrong token did not change the image (the test could not fail)", c->name);
@@ -170,9 +175,16 @@ static int run_case(const struct scene_case *c)
 int main(void)
 {
     int fails = 0;
-    for (int i = 0; i < n_carry_cases; i++)
-        fails += run_case(&carry_cases[i]);
-    /* the latch case must actually latch mid-image, and not at the first rendered pixel */
+    /* the CPU back-end, then the CUDA back-end on the CPU grid emulator with one SM of one
+     * block (128 threads: every thread loops) and chunks of >= 100 pixels (several per band);
+     * both against the CPU's one-band image, byte for byte */
+    setenv("NB_CUDA_EMULATE", "1:1:100", 1);
+    const struct nb_backend_ops *bes[] = {&nb_backend_cpu, &nb_backend_cuda};
+    for (int k = 0; k < 2; k++) {
+        printf("== %s back-end%s\n", bes[k]->name, k ? " (CPU grid emulator 1:1:100)" : "");
+        for (int i = 0; i < n_carry_cases; i++)
+            fails += run_case(bes[k], &carry_cases[i]);
+    }
     printf("%s\n", nb_test_failures || fails ? "FAILED" : "passed");
     return nb_test_failures || fails ? 1 : 0;
 }

@@ -528,7 +528,12 @@ static void test_program_fields(void)
     CHECK_I(C.cfg.precision_single, 0);
     CHECK_I(C.cfg.math_exact, 0);
     parse_ok("--device=auto --precision=single --math=exact");
-    CHECK_I(C.device, NB_DEVICE_CPU);
+    CHECK_I(C.device, NB_DEVICE_AUTO);
+    CHECK_I(C.cfg.precision_single, 1);
+    CHECK_I(C.cfg.math_exact, 1);
+    parse_ok("--device=cuda");
+    CHECK_I(C.device, NB_DEVICE_CUDA);
+    parse_ok("--device=auto --precision=single --math=exact");
     CHECK_I(C.cfg.precision_single, 1);
     CHECK_I(C.cfg.math_exact, 1);
     parse("--math=slow");

@@ -1,6 +1,7 @@
 /* test_golden.c -- one golden case: run its cmd.txt with our program and compare every file.
  *
  * usage: test_golden <nanobragg binary> <case> [--trace] [--extra "<flags>"] [--tier T0|T1c|T2]
+ *                    [--same-as "<flags>"] [--count-only] [--tag <name>] [--gpu]
  * Runs in a scratch folder (build/tests/scratch/run_<case>[_<tier>]) with `inputs` pointing at
  * the golden inputs.  The golden folder is $NB_GOLDEN_DIR, else the build's unpacked copy of
  * the vendored tests/golden/data; no folder, no case or no meta.json is a failure, never a skip.
@@ -21,6 +22,14 @@
  *       (nb_test_compare_floats_t2); int image within max(1, 1e-3 x value) counts; noise image
  *       size and header only; PGM not compared; stdout as T0 but with the numbers of the image
  *       statistics lines masked (stat_line()).
+ * --same-as: also run cmd.txt with these flags instead of --extra's and require every file
+ * both runs wrote to be byte-identical (e.g. the CUDA back-end on the CPU grid emulator
+ * against the CPU back-end, in single precision where the golden verdict is statistical).
+ * --count-only: report --same-as's differences (files, float pixels) without failing (the GPU's
+ * libm against glibc's: T1c is the verdict, the count is the record).
+ * --gpu: the run needs a real CUDA device: where it fails for want of one ("no usable CUDA
+ * device"), the test is skipped (exit 77), or fails when NB_REQUIRE_GPU=1.
+ * --tag: the scratch folder's suffix (default: the tier's), for tests that run side by side.
  * --trace: for each trace_<s>_<f>.txt listed in meta.json, rerun with -trace_pixel s f and
  * require our per-pixel TRACE_C lines to equal the reference's (the program traces the
  * reference arithmetic in every mode, so no tier applies).
@@ -542,17 +551,55 @@ static int compare_stdout(enum tier tier)
     return bad;
 }
 
+/* Every file of "files_created" in two run folders, byte for byte (float images: the number
+ * of differing pixels). */
+static int compare_runs(const char *dir_a, const char *dir_b, int count_only)
+{
+    int bad = 0;
+    for (int i = 0; i < created.n; i++) {
+        char pa[PATHLEN], pb[PATHLEN];
+        size_t la = 0, lb = 0;
+        snprintf(pa, sizeof pa, "%s/%s", dir_a, created.name[i]);
+        snprintf(pb, sizeof pb, "%s/%s", dir_b, created.name[i]);
+        unsigned char *a = nb_test_read_file(pa, &la), *b = nb_test_read_file(pb, &lb);
+        int same = a && b && la == lb && memcmp(a, b, la) == 0;
+        if (!same && a && b && la == lb && ends_with(created.name[i], ".bin")) {
+            size_t n = 0;
+            for (size_t k = 0; k + 4 <= la; k += 4)
+                n += memcmp(a + k, b + k, 4) != 0;
+            printf("%s: %zu of %zu pixels differ from the --same-as run\n", created.name[i], n,
+                   la / 4);
+        } else {
+            printf("%s: %s\n", created.name[i],
+                   same ? "byte-identical to the --same-as run" : "DIFFERS from the --same-as run");
+        }
+        bad += !same;
+        free(a);
+        free(b);
+    }
+    return count_only ? 0 : bad;
+}
+
 static int golden_case(const char *bin, const char *name, const struct extra_args *extra,
-                       enum tier tier)
+                       enum tier tier, const struct extra_args *same_as, int count_only,
+                       const char *tag, int gpu)
 {
     static const char *const suffix[] = {"", "_t1c", "_t2"}; /* by tier: tests run in parallel */
     int fails = check_case_folder();
     char p[PATHLEN];
-    snprintf(scratch, sizeof scratch, "%s/run_%s%s", NB_TEST_SCRATCH, name, suffix[tier]);
+    snprintf(scratch, sizeof scratch, "%s/run_%s%s%s", NB_TEST_SCRATCH, name,
+             tag ? "_" : suffix[tier], tag ? tag : "");
     int rc = run_case(bin, scratch, extra, NULL, 0, "stdout.txt");
     if (rc != 0) {
         snprintf(p, sizeof p, "%s/stderr.txt", scratch);
         char *e = (char *)nb_test_read_file(p, NULL);
+        if (gpu && rc == 9 && e && strstr(e, "no usable CUDA device")) {
+            const char *req = getenv("NB_REQUIRE_GPU");
+            int required = req && !strcmp(req, "1");
+            printf("%s: %s", required ? "FAIL (NB_REQUIRE_GPU=1)" : "SKIP: no GPU", e);
+            free(e);
+            return required ? 1 : 77;
+        }
         printf("FAIL: exit status %d: %s\n", rc, e ? e : "");
         free(e);
         return 1;
@@ -586,6 +633,15 @@ static int golden_case(const char *bin, const char *name, const struct extra_arg
     free(got);
     fails += compare_other_files(npix, tier);
     fails += compare_stdout(tier);
+    if (same_as) {
+        char other[PATHLEN + 8];
+        snprintf(other, sizeof other, "%s_same", scratch);
+        if (run_case(bin, other, same_as, NULL, 0, "stdout.txt") != 0) {
+            printf("FAIL: the --same-as run failed\n");
+            return 1;
+        }
+        fails += compare_runs(scratch, other, count_only);
+    }
     return fails ? 1 : 0;
 }
 
@@ -628,15 +684,17 @@ static int golden_traces(const char *bin, const char *name, const struct extra_a
 static int usage(void)
 {
     fprintf(stderr, "usage: test_golden <nanobragg> <case> [--trace] [--extra \"<flags>\"] "
-                    "[--tier T0|T1c|T2]\n");
+                    "[--tier T0|T1c|T2] [--same-as \"<flags>\"] [--count-only] [--tag <name>] "
+                    "[--gpu]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    static struct extra_args extra;
+    static struct extra_args extra, same;
     enum tier tier = TIER_T0;
-    int trace = 0;
+    int trace = 0, have_same = 0, count_only = 0, gpu = 0;
+    const char *tag = NULL;
     if (argc < 3)
         return usage();
     for (int i = 3; i < argc; i++) {
@@ -645,6 +703,15 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--extra") && i + 1 < argc) {
             /* argv's own storage, split in place */
             extra.n += split_cmd(argv[++i], extra.arg + extra.n, MAXARGS / 2 - extra.n);
+        } else if (!strcmp(argv[i], "--same-as") && i + 1 < argc) {
+            same.n += split_cmd(argv[++i], same.arg + same.n, MAXARGS / 2 - same.n);
+            have_same = 1;
+        } else if (!strcmp(argv[i], "--count-only")) {
+            count_only = 1;
+        } else if (!strcmp(argv[i], "--gpu")) {
+            gpu = 1;
+        } else if (!strcmp(argv[i], "--tag") && i + 1 < argc) {
+            tag = argv[++i];
         } else if (!strcmp(argv[i], "--tier") && i + 1 < argc) {
             const char *t = argv[++i];
             if (!strcmp(t, "T0"))
@@ -684,7 +751,8 @@ int main(int argc, char **argv)
         printf(" %s", extra.arg[i]);
     printf("\n");
     int rc = trace ? golden_traces(argv[1], argv[2], &extra)
-                   : golden_case(argv[1], argv[2], &extra, tier);
-    printf("%s %s\n", argv[2], rc ? "FAILED" : "passed");
+                   : golden_case(argv[1], argv[2], &extra, tier, have_same ? &same : NULL,
+                                 count_only, tag, gpu);
+    printf("%s %s\n", argv[2], rc == 77 ? "skipped" : rc ? "FAILED" : "passed");
     return rc;
 }
