@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/nb_sys.h"
 #include "nb_render_dist.h"
 
 /* nanoBragg's meter: which "N% done" lines appear depends only on how many pixels have been
@@ -61,10 +62,12 @@ static void meter_pixels(void *ctx, long n)
 static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
                              const struct nb_backend_ops *be, const struct nb_band *b,
                              int64_t p_e1, int meter, float *img, float *nn, long total,
-                             struct nb_band_record *rec, struct nb_err *err)
+                             struct nb_band_record *rec, double seconds[2], struct nb_err *err)
 {
     void *state = NULL;
+    double t0 = nb_seconds();
     nb_status st = be->create(sc, &state, err);
+    seconds[0] = nb_seconds() - t0;
     if (st != NB_OK)
         return st;
     struct meter m = {d, total, 0, 0, 0};
@@ -74,7 +77,9 @@ static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
     o.value = img;
     o.value_nn = nn;
     rec->trig_index = -1;
+    t0 = nb_seconds();
     st = be->render_band(state, b, p_e1, &o, meter ? &prog : NULL, err);
+    seconds[1] = nb_seconds() - t0;
     if (st == NB_OK)
         rec->trig_index = o.trig_index;
     be->destroy(state);
@@ -168,7 +173,7 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc,
     /* the band's E1 index: its first execution if the run's has not happened before it */
     const int64_t p_e1 = in.state == NB_CARRY_UNROTATED ? first : -1;
     if (st == NB_OK)
-        st = render_band(d, sc, be, &b, p_e1, meter, img, nn, box, me, err);
+        st = render_band(d, sc, be, &b, p_e1, meter, img, nn, box, me, R->seconds, err);
     if (st == NB_OK)
         nb_band_omega(sc, &b, row_omega); /* the console's solid angle, on the host */
     else if (meter && size > 1 && rank != 0)

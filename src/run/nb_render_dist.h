@@ -37,6 +37,7 @@ struct nb_render_result {
     struct nb_band_record *bands;   /* n_bands records, every rank                    */
     int my_band;
     float *band_img;                /* this rank's rows after the latch selection     */
+    double seconds[2];              /* this rank's back-end: create (upload), render  */
     int band_row0, band_rows;
 };
 

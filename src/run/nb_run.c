@@ -885,8 +885,12 @@ int nb_run(int argc, char **argv)
     if (cli->hdf5 && (st = run_hdf5_open(&r, &meta, NULL)) != NB_OK)
         return finish(&r, st);
 
+    const double t_render = nb_seconds();
     st = nb_render_distributed(r.d, &r.sc, r.dev.be, cli->progress && !cli->printout, &r.R,
                                &r.err);
+    if (st == NB_OK && r.rank == 0 && getenv("NB_TIMING") && *getenv("NB_TIMING"))
+        printf("TIMING: render %.6f s (rank 0's %s back-end: create %.6f s, band %.6f s)\n",
+               nb_seconds() - t_render, r.dev.be->name, r.R.seconds[0], r.R.seconds[1]);
     if (st == NB_OK && r.rank == 0) /* inf/NaN is refused, never written (docs/cli.md §1.2) */
         st = nb_image_check_finite(&r.sc, r.R.img, &r.err);
     if ((st = nb_dist_agree(r.d, st, &r.err)) != NB_OK)

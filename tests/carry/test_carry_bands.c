@@ -172,16 +172,31 @@ static int run_case(const struct nb_backend_ops *be, const struct scene_case *c)
     return fails;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     int fails = 0;
+    const int gpu = argc > 1 && !strcmp(argv[1], "--gpu");
     /* the CPU back-end, then the CUDA back-end on the CPU grid emulator with one SM of one
      * block (128 threads: every thread loops) and chunks of >= 100 pixels (several per band);
-     * both against the CPU's one-band image, byte for byte */
-    setenv("NB_CUDA_EMULATE", "1:1:100", 1);
+     * both against the CPU's one-band image, byte for byte.  --gpu: the CUDA back-end on a
+     * real device instead (exit 77 without one; NB_REQUIRE_GPU=1: a failure) */
+    if (gpu) {
+        unsetenv("NB_CUDA_EMULATE");
+        if (nb_cuda_device_count() == 0) {
+            const char *req = getenv("NB_REQUIRE_GPU");
+            printf("%s: no usable CUDA device: %s\n",
+                   req && !strcmp(req, "1") ? "FAILED (NB_REQUIRE_GPU=1)" : "skipped",
+                   nb_cuda_unavailable());
+            return req && !strcmp(req, "1") ? 1 : 77;
+        }
+        printf("device: %s\n", nb_cuda_device_name(0));
+    } else {
+        setenv("NB_CUDA_EMULATE", "1:1:100", 1);
+    }
     const struct nb_backend_ops *bes[] = {&nb_backend_cpu, &nb_backend_cuda};
-    for (int k = 0; k < 2; k++) {
-        printf("== %s back-end%s\n", bes[k]->name, k ? " (CPU grid emulator 1:1:100)" : "");
+    for (int k = gpu; k < 2; k++) {
+        printf("== %s back-end%s\n", bes[k]->name,
+               k ? (gpu ? " (GPU)" : " (CPU grid emulator 1:1:100)") : "");
         for (int i = 0; i < n_carry_cases; i++)
             fails += run_case(bes[k], &carry_cases[i]);
     }

@@ -15,7 +15,12 @@ alone (mpiexec can exit 0 having started nothing):
   * the carry tables have one column per band and chain: band 0 receives UNROTATED set-up
     vectors, band b+1 receives band b's outgoing token, bands without an execution pass it on;
   * the console statistics lines are identical to P = 1.
-Exit 0 pass, 1 fail.  Golden cases are read from $NB_GOLDEN_DIR, else $NB_GOLDEN_DEFAULT (the
+$NB_TEST_EXTRA_ARGS (split at blanks) is appended to every run, P = 1 included: e.g.
+"--device=cuda" with NB_CUDA_EMULATE set runs every band on the CUDA back-end's CPU grid
+emulator (docs/gpu.md), whose bands must then equal the golden image bit for bit too.
+Where a run fails for want of a GPU ("no usable CUDA device") the check is skipped (exit 77),
+unless NB_REQUIRE_GPU=1.
+Exit 0 pass, 1 fail, 77 skipped.  Golden cases are read from $NB_GOLDEN_DIR, else $NB_GOLDEN_DEFAULT (the
 build's unpacked copy of tests/golden/data); missing golden data is a failure, not a skip.
 """
 import os
@@ -78,8 +83,13 @@ def run(binary, mpiexec, folder, args, np_):
     extra = ["-noisefile", "noise.img", "-seed", "7", "-pgmfile", "image.pgm", "-floatfile",
              "float.bin", "-intfile", "int.img", "--hdf5", "sim.h5"]
     # later flags win: our outputs override the case's -nonoise/-nopgm
+    extra += os.environ.get("NB_TEST_EXTRA_ARGS", "").split()
     cmd = [mpiexec, "-np", str(np_), binary] + args + extra
     p = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=900)
+    if p.returncode != 0 and "no usable CUDA device" in p.stderr and \
+            os.environ.get("NB_REQUIRE_GPU") != "1":
+        print("SKIP: no GPU: " + p.stderr.strip().splitlines()[0])
+        sys.exit(77)
     if p.returncode != 0:
         fail("np=%d: exit status %d: %s" % (np_, p.returncode, p.stderr.strip()[-500:]))
         return None

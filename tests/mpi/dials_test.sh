@@ -15,6 +15,8 @@
 # sigma_strong=6: with true Poisson counts (no pedestal) the default 3 sigma lets thousands of
 # background pixels through and dials.index then finds a wrong cell (measured: 59.97 70.00 81.64
 # 93.8 105.9 90.0); the pedestal of 40 used to hide this by lowering the dispersion.
+# The same frame simulated with --precision=single (the float lattice factor, docs/gpu.md)
+# must index to the double image's cell: each axis within 0.05 %, each angle within 0.05 deg.
 # Skips (77) only where DIALS is not installed (CI installs it).
 # usage: dials_test.sh <nanobragg> <mpiexec> <scratch>
 bin=$1; mpiexec=$2; dir=$3
@@ -104,3 +106,30 @@ check(angle <= 8.0, "orientation differs from ub_matrix by %.3f deg (<= 8; phi-s
       "%.3f deg; %.3f deg after removing it)" % (angle, offset, resid))
 sys.exit(0 if ok else 1)
 PY
+rc=$?
+# single precision: the same frame, the same DIALS steps, the same cell
+mkdir -p single && cd single || exit 1
+set -e
+"$mpiexec" -np 2 "$bin" -cell 50 60 70 90 90 90 -misset 10 20 30 -default_F 100 -N 12 -lambda 1 \
+  -distance 100 -detpixels 1024 -pixel 0.1 -water 0.1 -oversample 1 -phi 0 -osc 1 -phisteps 4 \
+  -mosaic 0.1 -mosaic_dom 4 -mosaic_seed 7 -seed 3 -noisefile n.img --hdf5 sim.h5 -noprogress \
+  --precision=single > sim.log
+dials.import sim.h5 > import.log
+dials.find_spots imported.expt nproc=1 sigma_strong=6 > find_spots.log
+dials.index imported.expt strong.refl nproc=1 > index.log || { tail -20 index.log; exit 1; }
+set +e
+/usr/bin/python3 - <<'PY' || rc=1
+import sys
+from dxtbx.model.experiment_list import ExperimentListFactory
+d = ExperimentListFactory.from_json_file("../indexed.expt", check_format=False)[0]
+s = ExperimentListFactory.from_json_file("indexed.expt", check_format=False)[0]
+cd, cs = d.crystal.get_unit_cell().parameters(), s.crystal.get_unit_cell().parameters()
+print("double cell: %.4f %.4f %.4f %.4f %.4f %.4f" % cd)
+print("single cell: %.4f %.4f %.4f %.4f %.4f %.4f" % cs)
+ok = all(abs(a - b) / b <= 5e-4 for a, b in zip(cs[:3], cd[:3])) and \
+     all(abs(a - b) <= 0.05 for a, b in zip(cs[3:], cd[3:]))
+print(("ok   " if ok else "FAIL ") + "single-precision image indexes to the double image's cell "
+      "(0.05 %, 0.05 deg)")
+sys.exit(0 if ok else 1)
+PY
+exit $rc
