@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """gpu_bench.py -- the GPU benchmarks of bench/gpu_check.sh (python3 standard library only).
 
-usage: gpu_bench.py --bin build-gpu/nanobragg [--repeat 3] [--quick] [--cpu-exafel]
+usage: gpu_bench.py --bin build-gpu/nanobragg [--repeat 3] [--quick] [--cpu-exafel] [--two-gpus]
 
 Workloads (bench.py's (c) and (d), plus an ExaFEL-class image):
   c  (a) 1024^2 + mosaic 10 x phi 5 x oversample 2 (210 M evaluations)
@@ -17,6 +17,8 @@ program reports (NB_TIMING=1: the back-end's create + band render on rank 0), ev
 lines) per second of render, and the float image against the CPU's double image of the same
 workload: the number of pixels that differ and rel-Linf = max|x - y| / max|y|.
 Prints one line per cell, fields separated by '|': bench|<workload> <variant>|<text>.
+--two-gpus: also (x) in double with mpiexec -np 1 and -np 2 (one GPU per rank), and the
+speedup of np=2 over np=1 (end to end, and render).
 --quick: small sizes (a dry run of the script, e.g. on the CPU grid emulator).
 """
 import argparse
@@ -58,6 +60,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--cpu-exafel", action="store_true")
+    ap.add_argument("--two-gpus", action="store_true")
     o = ap.parse_args()
     o.bin = os.path.abspath(o.bin)
     os.environ["NB_TIMING"] = "1"
@@ -106,6 +109,26 @@ def main():
                       key, name, t, r, evals, evals / r if r > 0 else float("nan"),
                       " (%d threads)" % threads if threads > 1 else "", vs))
             sys.stdout.flush()
+    if o.two_gpus:
+        key, title, args = work[-1]
+        res = {}
+        for np_ in (1, 2):
+            times, renders = [], []
+            try:
+                for _ in range(o.repeat):
+                    with tempfile.TemporaryDirectory() as d:
+                        dt, out, _rss = bench.run_measured(o.bin, ["--device=cuda"] + args, d, 1,
+                                                           ranks=np_)
+                        m = re.search(r"^TIMING: render ([0-9.]+) s", out, re.M)
+                        times.append(dt)
+                        renders.append(float(m.group(1)) if m else float("nan"))
+            except RuntimeError as e:
+                print("bench|(%s) np=%d|FAILED: %s" % (key, np_, str(e).splitlines()[0][:200]))
+                return 1
+            res[np_] = (statistics.median(times), statistics.median(renders))
+        print("bench|(%s) np=2 on 2 GPUs|end to end %.3f s vs %.3f s at np=1: %.2fx; render "
+              "%.3f s vs %.3f s: %.2fx" % (key, res[2][0], res[1][0], res[1][0] / res[2][0],
+                                          res[2][1], res[1][1], res[1][1] / res[2][1]))
     return 0
 
 

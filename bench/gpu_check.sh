@@ -170,6 +170,8 @@ fi
 t=$(date +%s)
 q=""
 [ $quick = 1 ] && q="--quick --repeat 1"
+ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
+[ "$ngpu" -ge 2 ] && [ "$have_mpi" = 1 ] && q="$q --two-gpus"
 # shellcheck disable=SC2086
 python3 bench/gpu_bench.py --bin "$NB" $q >"$B/gpu_bench.txt" 2>>"$log" || bad=1
 cat "$B/gpu_bench.txt" >>"$rows"
