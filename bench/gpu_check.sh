@@ -12,13 +12,19 @@
 #   4. runs compute-sanitizer memcheck on a small case (double, single, interpolation);
 #   5. benchmarks (c), the full supervisor image and an ExaFEL-class image (bench/gpu_bench.py).
 # Then prints one table: item | result | detail.  Exit status 0 when every check passed.
-# --emulate: a dry run on a machine without a GPU: the CPU grid emulator stands in for the
-# device (NB_CUDA_EMULATE), the benchmarks shrink; it checks this script, not a GPU.
+# --emulate: a dry run on a machine without a GPU (but with nvcc, to build): the CPU grid
+# emulator stands in for the device (NB_CUDA_EMULATE), the benchmarks shrink; it checks this
+# script, not a GPU.
 # --quick: the benchmarks at small sizes.
+# Each row is printed as it is measured (and the table again at the end); every step has a
+# time limit, so a hang costs one row, not the table.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 B=${NB_GPU_BUILD:-build-gpu}
+case $B in /*) ;; *) B=$top/$B ;; esac
+PATH=$PATH:/usr/local/cuda/bin
+export PATH
 emulate=0 quick=0
 for a in "$@"; do
   case $a in
@@ -34,7 +40,10 @@ log=$B/gpu_check.log
 : >"$log"
 t_start=$(date +%s)
 bad=0
-row() { printf '%s|%s|%s\n' "$1" "$2" "$3" >>"$rows"; }
+row() {
+  printf '%s|%s|%s\n' "$1" "$2" "$3" >>"$rows"
+  printf '%-24s | %-28s | %s\n' "$1" "$2" "$3"
+}
 elapsed() { echo $(( $(date +%s) - $1 )); }
 jobs=$(nproc 2>/dev/null || echo 4)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -63,21 +72,22 @@ ok=0
 for opts in "-DNB_WITH_MPI=$mpi -DNB_WITH_HDF5=$mpi" "-DNB_WITH_MPI=$mpi -DNB_WITH_HDF5=OFF" \
             "-DNB_WITH_MPI=OFF -DNB_WITH_HDF5=OFF"; do
   # shellcheck disable=SC2086
-  if cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DNB_WITH_CUDA=ON \
+  if timeout 120 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DNB_WITH_CUDA=ON \
        -DNB_CUDA_ARCHITECTURES="${arch}-real" $opts >>"$log" 2>&1; then ok=1; break; fi
   rm -rf "$B/CMakeCache.txt" "$B/CMakeFiles"
 done
-if [ $ok = 1 ] && cmake --build "$B" -j"$jobs" >>"$log" 2>&1; then
+if [ $ok = 1 ] && timeout 480 cmake --build "$B" -j"$jobs" >>"$log" 2>&1; then
   have_mpi=$(grep -c '^NB_WITH_MPI:BOOL=ON' "$B/CMakeCache.txt")
-  row build "ok ($(elapsed "$t") s)" "sm_${arch}-real, MPI $( [ "$have_mpi" = 1 ] && echo on || echo off); $(nvcc --version 2>/dev/null | tail -1 || echo nvcc)"
+  nv=$(nvcc --version 2>/dev/null | tail -1)
+  row build "ok ($(elapsed "$t") s)" "sm_${arch}-real, MPI $( [ "$have_mpi" = 1 ] && echo on || echo off); ${nv:-nvcc ?}"
 else
   row build FAILED "see $log"
   awk -F'|' '{printf "%-24s | %-28s | %s\n", $1, $2, $3}' "$rows"
   exit 1
 fi
-NB=$top/$B/nanobragg
-TG=$top/$B/tests/test_golden
-export NB_GOLDEN_DIR=$top/$B/tests/golden_data
+NB=$B/nanobragg
+TG=$B/tests/test_golden
+export NB_GOLDEN_DIR=$B/tests/golden_data
 cases=$(sed -n '/^set(NB_GOLDEN_CASES/,/)/p' tests/CMakeLists.txt | tr -d '()' | tr ' ' '\n' \
         | grep -v -e '^set' -e '^NB_GOLDEN_CASES' -e '^$')
 
@@ -86,8 +96,8 @@ t=$(date +%s)
 pass_d=0 pass_s=0 n=0 ident=0 diffs=""
 for c in $cases; do
   n=$((n + 1))
-  out=$(NB_REQUIRE_GPU=1 "$TG" "$NB" "$c" --extra --device=cuda --tier T1c --same-as --device=cpu \
-        --count-only --tag gpu --gpu 2>&1)
+  out=$(NB_REQUIRE_GPU=1 timeout 120 "$TG" "$NB" "$c" --extra --device=cuda --tier T1c \
+        --same-as --device=cpu --count-only --tag gpu --gpu 2>&1)
   rc=$?
   echo "$out" >>"$log"
   [ $rc = 0 ] && pass_d=$((pass_d + 1))
@@ -98,8 +108,8 @@ for c in $cases; do
     k=$(echo "$out" | sed -n 's/^float.bin: \([0-9]*\) of .*/\1/p')
     [ -n "$k" ] && diffs="$diffs $c:$k"
   fi
-  out=$(NB_REQUIRE_GPU=1 "$TG" "$NB" "$c" --extra "--device=cuda --precision=single" --tier T2 \
-        --tag gpu_single --gpu 2>&1)
+  out=$(NB_REQUIRE_GPU=1 timeout 120 "$TG" "$NB" "$c" --extra "--device=cuda --precision=single" \
+        --tier T2 --tag gpu_single --gpu 2>&1)
   rc=$?
   echo "$out" >>"$log"
   [ $rc = 0 ] && pass_s=$((pass_s + 1))
@@ -114,7 +124,7 @@ row "golden, single (T2)" "$pass_s/$n pass" "corr >= 0.99999, sum within 1e-5, b
 t=$(date +%s)
 gpuflag=--gpu
 [ $emulate = 1 ] && gpuflag="" # the test then sets its own emulator
-if NB_REQUIRE_GPU=1 "$B/tests/test_carry_bands" $gpuflag >>"$log" 2>&1; then
+if NB_REQUIRE_GPU=1 timeout 180 "$B/tests/test_carry_bands" $gpuflag >>"$log" 2>&1; then
   row "carry band splits" pass "8 carry/latch scenes x 26 band splits, GPU = CPU byte for byte ($(elapsed "$t") s)"
 else
   row "carry band splits" FAILED "see $log"; bad=1
@@ -128,8 +138,9 @@ if [ "$have_mpi" = 1 ]; then
     for np in 1 2; do
       ln -s "$NB_GOLDEN_DIR/inputs" "$d/np$np/inputs"
       # shellcheck disable=SC2086
-      (cd "$d/np$np" && mpiexec -np $np "$NB" $args --device=cuda -floatfile f.bin -intfile i.img \
-         -noisefile n.img -seed 5 >out.txt 2>err.txt) || { res=FAILED; det="$det $c np=$np exit"; }
+      (cd "$d/np$np" && timeout 120 mpiexec -np $np "$NB" $args --device=cuda -floatfile f.bin \
+         -intfile i.img -noisefile n.img -seed 5 >out.txt 2>err.txt) ||
+        { res=FAILED; det="$det $c np=$np exit"; }
     done
     for f in f.bin i.img n.img; do
       cmp -s "$d/np1/$f" "$d/np2/$f" || { res=FAILED; det="$det $c:$f differs"; }
@@ -152,11 +163,12 @@ else
   d=$B/gpu_check_sanitizer
   mkdir -p "$d"
   for extra in "" "--precision=single" "-interpolate -hkl $NB_GOLDEN_DIR/inputs/P1.hkl"; do
+    rm -f "$d/Fdump.bin" # no run reads another's structure-factor cache
     # shellcheck disable=SC2086
-    "$cs" --tool memcheck --error-exitcode 3 "$NB" -cell 70 80 90 75 85 95 -default_F 100 -N 4 \
-      -distance 60 -detpixels 96 -pixel 0.2 -phi 0 -osc 1 -phisteps 3 -mosaic 0.3 \
-      -mosaic_domains 2 -oversample 2 --device=cuda $extra -floatfile "$d/f.bin" -nonoise \
-      -nopgm >"$d/out.txt" 2>&1
+    (cd "$d" && timeout 240 "$cs" --tool memcheck --error-exitcode 3 "$NB" -cell 70 80 90 75 85 95 \
+      -default_F 100 -N 4 -distance 60 -detpixels 96 -pixel 0.2 -phi 0 -osc 1 -phisteps 3 \
+      -mosaic 0.3 -mosaic_domains 2 -oversample 2 --device=cuda $extra -floatfile f.bin \
+      -nonoise -nopgm -noprogress >out.txt 2>&1)
     rc=$?
     cat "$d/out.txt" >>"$log"
     s=$(grep -o 'ERROR SUMMARY: [0-9]* error' "$d/out.txt" | tail -1)
@@ -173,12 +185,13 @@ q=""
 ngpu=$(nvidia-smi -L 2>/dev/null | wc -l)
 [ "$ngpu" -ge 2 ] && [ "$have_mpi" = 1 ] && q="$q --two-gpus"
 # shellcheck disable=SC2086
-python3 bench/gpu_bench.py --bin "$NB" $q >"$B/gpu_bench.txt" 2>>"$log" || bad=1
+timeout 420 python3 bench/gpu_bench.py --bin "$NB" $q 2>>"$log" | tee "$B/gpu_bench.txt" || bad=1
+grep -q FAILED "$B/gpu_bench.txt" && bad=1
 cat "$B/gpu_bench.txt" >>"$rows"
 row "benchmarks" "$(elapsed "$t") s" "medians; render = back-end create (upload) + band (kernels, copies) on rank 0"
 
 row total "$( [ $bad = 0 ] && echo PASS || echo FAIL)" "$(elapsed "$t_start") s; log: $log"
 echo
-echo "nanobragg-hpc gpu_check ($(git describe --always --dirty 2>/dev/null || echo '?'))"
+echo "== nanobragg-hpc gpu_check ($(git describe --always --dirty 2>/dev/null || echo '?'))"
 awk -F'|' '{printf "%-24s | %-28s | %s\n", $1, $2, $3}' "$rows"
 exit $bad

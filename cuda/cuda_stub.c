@@ -24,6 +24,13 @@ static int stub_open(int dev, const void *blob, size_t bytes, struct nb_gpu_dev 
     return stub_count(msg, msg_n), -1;
 }
 
+static int stub_upload(struct nb_gpu_dev *g, const void *blob, size_t bytes, void **dev_blob,
+                       char *msg, size_t msg_n)
+{
+    (void)g, (void)blob, (void)bytes, (void)dev_blob;
+    return stub_count(msg, msg_n), -1;
+}
+
 static int stub_render(struct nb_gpu_dev *g, const struct nb_kparams *Kd,
                        const struct nb_gpu_band *b, float *value, float *value_nn, int64_t *trig,
                        nb_gpu_progress_fn progress, void *ctx, char *msg, size_t msg_n)
@@ -38,4 +45,4 @@ static void stub_close(struct nb_gpu_dev *g)
 }
 
 const struct nb_gpu_rt nb_gpu_rt_cuda = {"CUDA not built", stub_count, stub_props, stub_open,
-                                         stub_render, stub_close};
+                                         stub_upload, stub_render, stub_close};

@@ -30,8 +30,10 @@ __global__ void __launch_bounds__(NB_KERNEL_THREADS)
 
 struct nb_gpu_dev {
     int dev, sm_count;
+    size_t blob_cap; // bytes allocated at d_blob
+    int blocks_per_sm; // resident blocks of nb_band_kernel per SM (occupancy), at most 8
     void *d_blob;
-    float *d_value, *d_value_nn; // device: one band
+    float *d_value, *d_value_nn; // device: one band (kept across bands and frames)
     float *h_value, *h_value_nn; // pinned staging: one band
     long cap;
     unsigned long long *d_trig;
@@ -131,24 +133,61 @@ static int rt_open(int dev, const void *blob, size_t bytes, struct nb_gpu_dev **
     struct nb_gpu_dev *g = new nb_gpu_dev();
     g->dev = dev;
     g->sm_count = p.multiProcessorCount;
+    // the grid: as many blocks per SM as are resident at once (registers decide), so that the
+    // grid-stride loop runs in full waves; NB_KERNEL_BLOCKS_PER_SM at most
+    int resident = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&resident, nb_band_kernel, NB_KERNEL_THREADS,
+                                                      0) != cudaSuccess ||
+        resident < 1) {
+        cudaGetLastError();
+        resident = 1;
+    }
+    g->blocks_per_sm = resident < NB_KERNEL_BLOCKS_PER_SM ? resident : NB_KERNEL_BLOCKS_PER_SM;
     if ((e = cudaMalloc(&g->d_blob, bytes)) != cudaSuccess ||
         (e = cudaMalloc(&g->d_trig, sizeof(unsigned long long))) != cudaSuccess ||
         (e = cudaMemcpy(g->d_blob, blob, bytes, cudaMemcpyHostToDevice)) != cudaSuccess) {
         rt_close(g);
         return fail(msg, msg_n, "uploading the scene", e);
     }
+    g->blob_cap = bytes;
     for (int i = 0; i < 2; i++)
         if ((e = cudaStreamCreateWithFlags(&g->st[i], cudaStreamNonBlocking)) != cudaSuccess) {
             rt_close(g);
             return fail(msg, msg_n, "cudaStreamCreate", e);
         }
+    // blocking-sync events: the host thread sleeps while it waits, rather than spinning on a
+    // core that other ranks of the node may want
     for (int i = 0; i <= NB_CHUNKS_PER_BAND; i++)
-        if ((e = cudaEventCreateWithFlags(&g->ev[i], cudaEventDisableTiming)) != cudaSuccess) {
+        if ((e = cudaEventCreateWithFlags(&g->ev[i], cudaEventDisableTiming |
+                                                         cudaEventBlockingSync)) != cudaSuccess) {
             rt_close(g);
             return fail(msg, msg_n, "cudaEventCreate", e);
         }
     *dev_blob = g->d_blob;
     *out = g;
+    return 0;
+}
+
+static int rt_upload(struct nb_gpu_dev *g, const void *blob, size_t bytes, void **dev_blob,
+                     char *msg, size_t msg_n)
+{
+    cudaError_t e;
+    if ((e = cudaSetDevice(g->dev)) != cudaSuccess)
+        return fail(msg, msg_n, "cudaSetDevice", e);
+    if (bytes > g->blob_cap) {
+        cudaFree(g->d_blob);
+        g->d_blob = NULL;
+        g->blob_cap = 0;
+        if (room_for(bytes, "the scene (sources, rotated cells, structure factors, mask)", msg,
+                     msg_n) != 0)
+            return -1;
+        if ((e = cudaMalloc(&g->d_blob, bytes)) != cudaSuccess)
+            return fail(msg, msg_n, "allocating the scene", e);
+        g->blob_cap = bytes;
+    }
+    if ((e = cudaMemcpy(g->d_blob, blob, bytes, cudaMemcpyHostToDevice)) != cudaSuccess)
+        return fail(msg, msg_n, "uploading the scene", e);
+    *dev_blob = g->d_blob;
     return 0;
 }
 
@@ -177,6 +216,16 @@ static int reserve(struct nb_gpu_dev *g, long n_pix, int dual, char *msg, size_t
     return 0;
 }
 
+// After an error: wait for whatever is still queued on the two streams (errors ignored: the
+// first one is being reported), so that nothing writes into buffers the caller frees.
+static int drain(struct nb_gpu_dev *g, int rc)
+{
+    cudaStreamSynchronize(g->st[0]);
+    cudaStreamSynchronize(g->st[1]);
+    cudaGetLastError();
+    return rc;
+}
+
 static int rt_render(struct nb_gpu_dev *g, const struct nb_kparams *Kd,
                      const struct nb_gpu_band *b, float *value, float *value_nn, int64_t *trig,
                      nb_gpu_progress_fn progress, void *ctx, char *msg, size_t msg_n)
@@ -193,44 +242,46 @@ static int rt_render(struct nb_gpu_dev *g, const struct nb_kparams *Kd,
         return -1;
     float *d_nn = b->dual ? g->d_value_nn : NULL;
     // the latch minimum starts at "none" before either stream's first kernel
-    cudaMemsetAsync(g->d_trig, 0xff, sizeof(unsigned long long), g->st[0]);
-    cudaEventRecord(g->ev[NB_CHUNKS_PER_BAND], g->st[0]);
-    cudaStreamWaitEvent(g->st[1], g->ev[NB_CHUNKS_PER_BAND], 0);
+    if ((e = cudaMemsetAsync(g->d_trig, 0xff, sizeof(unsigned long long), g->st[0])) !=
+            cudaSuccess ||
+        (e = cudaEventRecord(g->ev[NB_CHUNKS_PER_BAND], g->st[0])) != cudaSuccess ||
+        (e = cudaStreamWaitEvent(g->st[1], g->ev[NB_CHUNKS_PER_BAND], 0)) != cudaSuccess)
+        return drain(g, fail(msg, msg_n, "starting a band", e));
     for (int c = 0; c < b->n_chunks; c++) {
         const struct nb_launch *L = &b->chunks[c];
         const long n_pix = (long)L->n_rows * L->ncol;
         const size_t bytes = sizeof(float) * (size_t)n_pix;
         cudaStream_t s = g->st[c % 2];
-        nb_band_kernel<<<nb_kernel_blocks(n_pix, g->sm_count, NB_KERNEL_BLOCKS_PER_SM),
-                         NB_KERNEL_THREADS, 0, s>>>(
-            *Kd, *L, g->d_value, d_nn, g->d_trig);
+        nb_band_kernel<<<nb_kernel_blocks(n_pix, g->sm_count, g->blocks_per_sm),
+                         NB_KERNEL_THREADS, 0, s>>>(*Kd, *L, g->d_value, d_nn, g->d_trig);
         if ((e = cudaGetLastError()) != cudaSuccess)
-            return fail(msg, msg_n, "launching the kernel", e);
-        cudaMemcpyAsync(g->h_value + L->out_offset, g->d_value + L->out_offset, bytes,
-                        cudaMemcpyDeviceToHost, s);
-        if (b->dual)
-            cudaMemcpyAsync(g->h_value_nn + L->out_offset, d_nn + L->out_offset, bytes,
-                            cudaMemcpyDeviceToHost, s);
-        cudaEventRecord(g->ev[c], s);
+            return drain(g, fail(msg, msg_n, "launching the kernel", e));
+        if ((e = cudaMemcpyAsync(g->h_value + L->out_offset, g->d_value + L->out_offset, bytes,
+                                 cudaMemcpyDeviceToHost, s)) != cudaSuccess ||
+            (b->dual && (e = cudaMemcpyAsync(g->h_value_nn + L->out_offset, d_nn + L->out_offset,
+                                             bytes, cudaMemcpyDeviceToHost, s)) != cudaSuccess))
+            return drain(g, fail(msg, msg_n, "copying a chunk of rows back", e));
+        if ((e = cudaEventRecord(g->ev[c], s)) != cudaSuccess)
+            return drain(g, fail(msg, msg_n, "cudaEventRecord", e));
     }
     for (int c = 0; c < b->n_chunks; c++) {
         const struct nb_launch *L = &b->chunks[c];
         const size_t bytes = sizeof(float) * (size_t)L->n_rows * L->ncol;
         if ((e = cudaEventSynchronize(g->ev[c])) != cudaSuccess)
-            return fail(msg, msg_n, "rendering a chunk of rows", e);
+            return drain(g, fail(msg, msg_n, "rendering a chunk of rows", e));
         memcpy(value + L->out_offset, g->h_value + L->out_offset, bytes);
         if (b->dual)
             memcpy(value_nn + L->out_offset, g->h_value_nn + L->out_offset, bytes);
         if (progress)
             progress(ctx, b->rendered[c]);
     }
+    // every chunk's kernel has finished (its event follows it on its stream)
     unsigned long long t = ~0ull;
-    if ((e = cudaStreamSynchronize(g->st[1])) != cudaSuccess ||
-        (e = cudaMemcpy(&t, g->d_trig, sizeof t, cudaMemcpyDeviceToHost)) != cudaSuccess)
-        return fail(msg, msg_n, "reading the latch index", e);
+    if ((e = cudaMemcpy(&t, g->d_trig, sizeof t, cudaMemcpyDeviceToHost)) != cudaSuccess)
+        return drain(g, fail(msg, msg_n, "reading the latch index", e));
     *trig = t >= (unsigned long long)INT64_MAX ? INT64_MAX : (int64_t)t;
     return 0;
 }
 
 extern "C" const struct nb_gpu_rt nb_gpu_rt_cuda = {"CUDA runtime", rt_count, rt_props,
-                                                    rt_open, rt_render, rt_close};
+                                                    rt_open, rt_upload, rt_render, rt_close};

@@ -25,5 +25,7 @@ const char *nb_cuda_describe(void);
 void nb_gpu_set_device(int dev);
 /* Non-zero when $NB_CUDA_EMULATE puts the CPU grid emulator in CUDA's place. */
 int nb_gpu_emulate_sms(void);
+/* Close the device state the back-end keeps across renders (call once, at the end). */
+void nb_gpu_release(void);
 
 #endif

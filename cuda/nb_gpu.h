@@ -48,6 +48,10 @@ struct nb_gpu_rt {
     /* Open device dev and copy the blob (bytes) there; *dev_blob: its device address. */
     int (*open)(int dev, const void *blob, size_t bytes, struct nb_gpu_dev **g, void **dev_blob,
                 char *msg, size_t msg_n);
+    /* Replace an open device's blob by another scene's (the device, its streams and buffers
+     * stay: a series uploads only each frame's scene); *dev_blob: its (new) address. */
+    int (*upload)(struct nb_gpu_dev *g, const void *blob, size_t bytes, void **dev_blob,
+                  char *msg, size_t msg_n);
     /* Render a band with the kernel parameters Kd (pointers into the device blob); results in
      * value / value_nn (host, n_pix each) and *trig (INT64_MAX: no latch). */
     int (*render)(struct nb_gpu_dev *g, const struct nb_kparams *Kd, const struct nb_gpu_band *b,
@@ -72,6 +76,8 @@ const struct nb_gpu_rt *nb_gpu_runtime(void);
 /* The device index this process renders on (nb_device.c sets it; default 0). */
 void nb_gpu_set_device(int dev);
 int nb_gpu_device(void);
+/* Close the device state kept across renders (the end of the process; NULL-safe). */
+void nb_gpu_release(void);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/util/nb_fault.h"
 #include "nb_cuda.h"
 #include "nb_gpu.h"
 
@@ -133,10 +134,30 @@ static void layout_of(const struct nb_kparams *K, struct blob_layout *L, size_t 
     L->bytes = off ? off : 256;
 }
 
+/* The device state kept across renders: a series renders frame after frame on the same
+ * device, and only each frame's scene is uploaded again (streams, events and the band buffers
+ * stay).  One back-end instance at a time uses it; another one alive at the same time gets a
+ * device state of its own, closed with it. */
+static struct {
+    const struct nb_gpu_rt *rt;
+    int dev;
+    struct nb_gpu_dev *g;
+    int busy;
+} kept;
+
+void nb_gpu_release(void)
+{
+    if (kept.g && !kept.busy)
+        kept.rt->close(kept.g);
+    if (!kept.busy)
+        kept.g = NULL;
+}
+
 struct gpu_state {
     const struct nb_scene *sc;
     const struct nb_gpu_rt *rt;
     struct nb_gpu_dev *dev;
+    int kept; /* dev is the kept state */
     struct nb_kparams Kd; /* the scene's parameters, pointers into the device blob */
     int sm_count;
 };
@@ -174,13 +195,35 @@ static nb_status gpu_create(const struct nb_scene *sc, void **state, struct nb_e
         if (n[i])
             memcpy(blob + off[i], arr[i], n[i]);
     void *base = NULL;
-    int rc = g->rt->open(dev, blob, L.bytes, &g->dev, &base, msg, sizeof msg);
+    int rc;
+    if (kept.g && !kept.busy && kept.rt == g->rt && kept.dev == dev) {
+        rc = g->rt->upload(kept.g, blob, L.bytes, &base, msg, sizeof msg);
+        g->dev = kept.g;
+        g->kept = 1;
+    } else {
+        rc = g->rt->open(dev, blob, L.bytes, &g->dev, &base, msg, sizeof msg);
+        if (rc == 0 && !kept.g) {
+            kept.rt = g->rt, kept.dev = dev, kept.g = g->dev;
+            g->kept = 1;
+        }
+    }
     free(blob);
+    if (rc == 0 && nb_fault("gpu-create")) /* failure tests: a device error here */
+        snprintf(msg, sizeof msg, "uploading the scene: injected device error (NB_FAULT)"), rc = -1;
+    if (rc != 0 && g->kept) {
+        /* a device that failed is not kept: the next render opens it afresh */
+        g->rt->close(kept.g);
+        kept.g = NULL;
+    } else if (rc != 0) {
+        g->rt->close(g->dev);
+    }
     if (rc != 0) {
         nb_err_set(err, "--device=cuda: %s", msg);
         free(g);
         return NB_E_DEVICE;
     }
+    if (g->kept)
+        kept.busy = 1;
     /* the kernel's copy of the parameters: every array at its place in the device blob */
     unsigned char *b = base;
     g->Kd = *K;
@@ -199,7 +242,10 @@ static void gpu_destroy(void *state)
     struct gpu_state *g = state;
     if (!g)
         return;
-    g->rt->close(g->dev);
+    if (g->kept)
+        kept.busy = 0; /* the device stays open for the next render */
+    else
+        g->rt->close(g->dev);
     free(g);
 }
 
@@ -256,6 +302,10 @@ static nb_status gpu_render_band(void *state, const struct nb_band *band, int64_
     char msg[256] = "";
     int rc = g->rt->render(g->dev, &g->Kd, &gb, out->value, out->value_nn, &trig, bridge, &pb,
                            msg, sizeof msg);
+    if (rc == 0 && nb_fault("gpu-render")) { /* failure tests: a device error here */
+        snprintf(msg, sizeof msg, "rendering a chunk of rows: injected device error (NB_FAULT)");
+        rc = -1;
+    }
     free(ch);
     free(rendered);
     if (rc != 0) {

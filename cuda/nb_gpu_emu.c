@@ -7,8 +7,11 @@
  * one after another, each thread through nb_kernel_thread() with the index the GPU would give
  * it (blockIdx.x * blockDim.x + threadIdx.x, stride gridDim.x * blockDim.x), and the latch
  * index is reduced as the atomic minimum does.  A small SM count makes every thread loop
- * several times.  What this leaves unproven is the CUDA launch and copies themselves.
+ * several times.  Every array the kernel parameters point to must lie in the uploaded blob
+ * (a pointer left at the host's copy would work here and fault on a GPU).  What this leaves
+ * unproven is the CUDA launch and copies themselves.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 
 struct nb_gpu_dev {
     void *blob;
+    size_t bytes;
     float *d_value, *d_value_nn;
     long cap;
 };
@@ -54,7 +58,33 @@ static int emu_open(int dev, const void *blob, size_t bytes, struct nb_gpu_dev *
         return -1;
     }
     memcpy((*g)->blob, blob, bytes); /* the upload */
+    (*g)->bytes = bytes;
     *dev_blob = (*g)->blob;
+    return 0;
+}
+
+/* Does p (NULL allowed) point into the device blob? */
+static int in_blob(const struct nb_gpu_dev *g, const void *p)
+{
+    const uintptr_t a = (uintptr_t)p, lo = (uintptr_t)g->blob;
+    return !p || (a >= lo && a < lo + g->bytes);
+}
+
+static int emu_upload(struct nb_gpu_dev *g, const void *blob, size_t bytes, void **dev_blob,
+                      char *msg, size_t msg_n)
+{
+    /* a new allocation every time: a kernel parameter left pointing at the previous scene's
+     * blob then points outside the current one, and the check in emu_render() catches it */
+    void *nb = malloc(bytes);
+    if (!nb) {
+        snprintf(msg, msg_n, "emulator: out of memory for the scene (%zu bytes)", bytes);
+        return -1;
+    }
+    memcpy(nb, blob, bytes);
+    free(g->blob);
+    g->blob = nb;
+    g->bytes = bytes;
+    *dev_blob = nb;
     return 0;
 }
 
@@ -62,6 +92,14 @@ static int emu_render(struct nb_gpu_dev *g, const struct nb_kparams *Kd,
                       const struct nb_gpu_band *b, float *value, float *value_nn, int64_t *trig,
                       nb_gpu_progress_fn progress, void *ctx, char *msg, size_t msg_n)
 {
+    const void *arr[6] = {Kd->src, Kd->phi, Kd->lat_first, Kd->lat_rest, Kd->Fhkl, Kd->mask};
+    static const char *const names[6] = {"src", "phi", "lat_first", "lat_rest", "Fhkl", "mask"};
+    for (int i = 0; i < 6; i++)
+        if (!in_blob(g, arr[i])) {
+            snprintf(msg, msg_n, "emulator: kernel parameter %s points outside the device blob",
+                     names[i]);
+            return -1;
+        }
     if (b->n_pix > g->cap) {
         free(g->d_value);
         free(g->d_value_nn);
@@ -117,4 +155,4 @@ static void emu_close(struct nb_gpu_dev *g)
 }
 
 const struct nb_gpu_rt nb_gpu_rt_emu = {"CPU grid emulator of the CUDA back-end", emu_count,
-                                        emu_props, emu_open, emu_render, emu_close};
+                                        emu_props, emu_open, emu_upload, emu_render, emu_close};

@@ -42,11 +42,13 @@ nb_status nb_device_choose(struct nb_dist *d, int want, const struct nb_config *
     const int everywhere = worst < 0;
     const struct nb_backend_ops *cuda = by_name("cuda");
     if (want == NB_DEVICE_CUDA && !everywhere) {
-        if (n > 0)
-            nb_err_set(err, "--device=cuda: rank %lld has no usable CUDA device", (long long)worst);
-        else
+        /* the lowest rank without a device says why (nb_dist_agree names it when not 0) */
+        nb_status st = NB_OK;
+        if (n == 0) {
             nb_err_set(err, "--device=cuda: no usable CUDA device: %s", why ? why : "unknown");
-        return nb_dist_agree(d, NB_E_DEVICE, err);
+            st = NB_E_DEVICE;
+        }
+        return nb_dist_agree(d, st, err);
     }
     if (want == NB_DEVICE_AUTO && !everywhere) {
         if (rank == 0)
@@ -96,6 +98,11 @@ nb_status nb_device_choose(struct nb_dist *d, int want, const struct nb_config *
                      "NOTE: --math=exact on CUDA uses CUDA's libm (sin, cos, exp, atan2), not "
                      "glibc's: within 1e-9 of nanoBragg, not bit-identical\n");
     }
+    /* rank 0's device name for the HDF5 file, the same on every rank (a collective write) */
+    if (rank == 0)
+        snprintf(out->gpu_name, sizeof out->gpu_name, "%s", nb_cuda_device_name(out->gpu));
+    if (st == NB_OK)
+        st = nb_dist_bcast(d, out->gpu_name, sizeof out->gpu_name, 0);
     if (st != NB_OK)
         nb_err_set(err, "exchange of device numbers failed");
     return nb_dist_agree(d, st, err);

@@ -18,10 +18,12 @@ struct nb_device_choice {
     const struct nb_backend_ops *be; /* the back-end of every rank                    */
     int gpu;                         /* this rank's CUDA device index; -1 on the CPU  */
     char note[1024];                 /* rank 0: the NOTE line(s) to print, or ""       */
+    char gpu_name[256];              /* rank 0's device, on every rank ("" on the CPU) */
 };
 
 /* want: enum nb_device.  Errors (every rank returns the same): --device=cuda without a
- * usable device on some rank (NB_E_DEVICE, one message naming the reason). */
+ * usable device on some rank (NB_E_DEVICE: the lowest such rank's reason, "rank N: " before
+ * it when N is not 0). */
 nb_status nb_device_choose(struct nb_dist *d, int want, const struct nb_config *cfg,
                            struct nb_device_choice *out, struct nb_err *err);
 

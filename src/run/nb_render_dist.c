@@ -58,7 +58,8 @@ static void meter_pixels(void *ctx, long n)
 }
 
 /* Render this rank's band in one call of the back-end; report progress; fills the band
- * record. */
+ * record.  Whatever fails, the meter is finished (rank 0 waits for every other rank's "done";
+ * the others send it exactly once), so that no rank hangs. */
 static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
                              const struct nb_backend_ops *be, const struct nb_band *b,
                              int64_t p_e1, int meter, float *img, float *nn, long total,
@@ -68,8 +69,6 @@ static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
     double t0 = nb_seconds();
     nb_status st = be->create(sc, &state, err);
     seconds[0] = nb_seconds() - t0;
-    if (st != NB_OK)
-        return st;
     struct meter m = {d, total, 0, 0, 0};
     struct nb_progress prog = {meter_pixels, &m};
     struct nb_band_out o;
@@ -77,12 +76,14 @@ static nb_status render_band(struct nb_dist *d, const struct nb_scene *sc,
     o.value = img;
     o.value_nn = nn;
     rec->trig_index = -1;
-    t0 = nb_seconds();
-    st = be->render_band(state, b, p_e1, &o, meter ? &prog : NULL, err);
-    seconds[1] = nb_seconds() - t0;
-    if (st == NB_OK)
-        rec->trig_index = o.trig_index;
-    be->destroy(state);
+    if (st == NB_OK) {
+        t0 = nb_seconds();
+        st = be->render_band(state, b, p_e1, &o, meter ? &prog : NULL, err);
+        seconds[1] = nb_seconds() - t0;
+        if (st == NB_OK)
+            rec->trig_index = o.trig_index;
+        be->destroy(state);
+    }
     long done_px = m.done_px, others_px = m.others_px;
     int others_done = m.others_done;
     if (meter && nb_dist_size(d) > 1) {
@@ -172,12 +173,14 @@ nb_status nb_render_distributed(struct nb_dist *d, const struct nb_scene *sc,
     const long box = ((long)sc->roi_xmax - sc->roi_xmin + 1) * ((long)sc->roi_ymax - sc->roi_ymin + 1);
     /* the band's E1 index: its first execution if the run's has not happened before it */
     const int64_t p_e1 = in.state == NB_CARRY_UNROTATED ? first : -1;
-    if (st == NB_OK)
+    if (st == NB_OK) {
+        /* render_band() tells rank 0's meter "done" whatever happens */
         st = render_band(d, sc, be, &b, p_e1, meter, img, nn, box, me, R->seconds, err);
-    if (st == NB_OK)
-        nb_band_omega(sc, &b, row_omega); /* the console's solid angle, on the host */
-    else if (meter && size > 1 && rank != 0)
+        if (st == NB_OK)
+            nb_band_omega(sc, &b, row_omega); /* the console's solid angle, on the host */
+    } else if (meter && size > 1 && rank != 0) {
         nb_dist_progress_done(d); /* keep rank 0's meter from waiting for us */
+    }
 agree_render:
     if ((st = nb_dist_agree(d, st, err)) != NB_OK)
         goto done;

@@ -566,6 +566,7 @@ static nb_status set_up(struct run *r)
 static void process_end(struct run *r)
 {
     run_fini(r);
+    nb_gpu_release(); /* the CUDA back-end's device state, kept across frames */
     nb_hdf5_fini();
     nb_dist_fini(r->d);
 }
@@ -617,7 +618,7 @@ void run_fill_meta(struct run *r, int argc, char **argv, const char *start_time,
     m->program = "nanobragg-hpc";
     m->cpu_kernel = nb_cpu_kernel_name();
     m->device = r->dev.be ? r->dev.be->name : "cpu";
-    m->gpu = r->dev.gpu >= 0 ? nb_cuda_device_name(r->dev.gpu) : NULL;
+    m->gpu = r->dev.gpu >= 0 ? r->dev.gpu_name : NULL; /* rank 0's, on every rank */
     m->version = NB_VERSION " (" NB_SOURCE_REVISION ")";
     m->start_time = start_time;
     m->cfg = &r->cli.cfg;

@@ -12,6 +12,8 @@
  *   out-write                       (writing an image to its temporary file)
  *   commit-<k>                      (renaming the k-th output into place, k = 0, 1, ...)
  *   stop-before-commit              (the process stops itself with SIGSTOP before committing)
+ *   gpu-create, gpu-render          (the CUDA back-end: the scene upload, a band render fail
+ *                                    as a device error would; cuda/nb_gpu_backend.c)
  * Unset (the normal case) it costs one getenv per query.  libc only.
  */
 #ifndef NB_FAULT_H

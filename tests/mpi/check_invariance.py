@@ -15,7 +15,8 @@ alone (mpiexec can exit 0 having started nothing):
   * the carry tables have one column per band and chain: band 0 receives UNROTATED set-up
     vectors, band b+1 receives band b's outgoing token, bands without an execution pass it on;
   * the console statistics lines are identical to P = 1.
-$NB_TEST_EXTRA_ARGS (split at blanks) is appended to every run, P = 1 included: e.g.
+$NB_TEST_EXTRA_ARGS (split at blanks; default --device=cpu) is appended to every run, P = 1
+included: e.g.
 "--device=cuda" with NB_CUDA_EMULATE set runs every band on the CUDA back-end's CPU grid
 emulator (docs/gpu.md), whose bands must then equal the golden image bit for bit too.
 Where a run fails for want of a GPU ("no usable CUDA device") the check is skipped (exit 77),
@@ -83,7 +84,7 @@ def run(binary, mpiexec, folder, args, np_):
     extra = ["-noisefile", "noise.img", "-seed", "7", "-pgmfile", "image.pgm", "-floatfile",
              "float.bin", "-intfile", "int.img", "--hdf5", "sim.h5"]
     # later flags win: our outputs override the case's -nonoise/-nopgm
-    extra += os.environ.get("NB_TEST_EXTRA_ARGS", "").split()
+    extra += os.environ.get("NB_TEST_EXTRA_ARGS", "--device=cpu").split()
     cmd = [mpiexec, "-np", str(np_), binary] + args + extra
     p = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=900)
     if p.returncode != 0 and "no usable CUDA device" in p.stderr and \

@@ -26,4 +26,14 @@ check bad_value -detpixels -detpixels 0 --hdf5 sim.h5
 check bad_hdf5_path /nonexistent_dir/sim.h5 --hdf5 /nonexistent_dir/sim.h5
 check bad_float_path /nonexistent_dir/f.bin -floatfile /nonexistent_dir/f.bin --hdf5 sim.h5
 check bad_mask mask.img -mask mask.img --hdf5 sim.h5
+# a device error on one rank of the CUDA back-end (on the CPU grid emulator), with the progress
+# meter on: rank 0 must not wait for that rank's progress
+export NB_CUDA_EMULATE=1
+for point in gpu-create gpu-render; do
+  for r in 2 0; do
+    export NB_FAULT=$point@$r
+    check "${point}_rank$r" "injected device error" --device=cuda -progress --hdf5 sim.h5
+  done
+done
+unset NB_CUDA_EMULATE NB_FAULT
 exit $fail

@@ -44,8 +44,14 @@ KINDS = [("f_%03d.bin", "pf.bin"), ("i_%03d.img", "pi.img"), ("n_%03d.img", "pn.
          ("p_%03d.pgm", "pp.pgm")]
 
 
+# $NB_TEST_EXTRA_ARGS (split at blanks) is appended to every run, series and plain runs alike:
+# "--device=cuda" with NB_CUDA_EMULATE set runs them all on the CUDA back-end's CPU grid
+# emulator, whose device state is kept across a series' frames (docs/gpu.md)
+EXTRA = os.environ.get("NB_TEST_EXTRA_ARGS", "").split()
+
+
 def run(args, cwd, np_=0):
-    cmd = ([MPIEXEC, "-np", str(np_)] if np_ else []) + [BIN] + args
+    cmd = ([MPIEXEC, "-np", str(np_)] if np_ else []) + [BIN] + args + EXTRA
     p = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         err("exit %d: %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))

@@ -18,7 +18,7 @@ fail=0; n=0
 for args in "$@"; do
   n=$((n+1))
   for t in 1 2 3 5; do
-    OMP_NUM_THREADS=$t "$bin" $args -noprogress -seed 5 -floatfile f$t.bin -intfile i$t.img \
+    OMP_NUM_THREADS=$t "$bin" --device=cpu $args -noprogress -seed 5 -floatfile f$t.bin -intfile i$t.img \
       -noisefile n$t.img -pgmfile p$t.pgm > out$t.txt 2>&1 || { echo "case $n: run with $t threads failed"; cat out$t.txt; exit 1; }
   done
   for t in 2 3 5; do
