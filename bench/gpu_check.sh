@@ -117,7 +117,7 @@ for c in $cases; do
 done
 [ $pass_d = "$n" ] && [ $pass_s = "$n" ] || bad=1
 row "golden, double (T1c)" "$pass_d/$n pass" "float image bit-identical to the CPU's default double: $ident/$n cases"
-row "golden, differing px" "$( [ -z "$diffs" ] && echo none || echo see detail)" "${diffs:- every case byte-identical}"
+row "golden, differing px" "$( [ -z "$diffs" ] && echo none || echo see detail)" "${diffs:-every case byte-identical}"
 row "golden, single (T2)" "$pass_s/$n pass" "corr >= 0.99999, sum within 1e-5, brightest 1% within 1e-3 ($(elapsed "$t") s for both)"
 
 # ---- 3. carry band splits; ranks sharing one GPU

@@ -54,7 +54,16 @@ static int rt_count(char *why, size_t why_n)
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) { // no device, or no (sufficient) driver: not usable
-        snprintf(why, why_n, "%s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        int rt = 0;
+        cudaRuntimeGetVersion(&rt);
+        if (e == cudaErrorInsufficientDriver)
+            snprintf(why, why_n,
+                     "no NVIDIA driver, or one older than this build's CUDA runtime %d.%d (%s)",
+                     rt / 1000, (rt % 1000) / 10, cudaGetErrorName(e));
+        else if (e == cudaErrorNoDevice)
+            snprintf(why, why_n, "no CUDA device is visible (%s)", cudaGetErrorName(e));
+        else
+            snprintf(why, why_n, "%s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
         cudaGetLastError(); // clear it
         return 0;
     }
