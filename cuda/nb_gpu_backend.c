@@ -249,17 +249,6 @@ static void gpu_destroy(void *state)
     free(g);
 }
 
-struct progress_bridge {
-    const struct nb_progress *p;
-};
-
-static void bridge(void *ctx, long n)
-{
-    const struct progress_bridge *b = ctx;
-    if (b->p && b->p->pixels_done)
-        b->p->pixels_done(b->p->ctx, n);
-}
-
 static nb_status gpu_render_band(void *state, const struct nb_band *band, int64_t p_e1,
                                  struct nb_band_out *out, const struct nb_progress *progress,
                                  struct nb_err *err)
@@ -297,10 +286,10 @@ static nb_status gpu_render_band(void *state, const struct nb_band *band, int64_
             rendered[c] += nb_rendered_in_row(K, s);
     }
     struct nb_gpu_band gb = {ch, rendered, nch, (long)band->n_rows * ncol, out->value_nn != NULL};
-    struct progress_bridge pb = {progress};
     int64_t trig = INT64_MAX;
     char msg[256] = "";
-    int rc = g->rt->render(g->dev, &g->Kd, &gb, out->value, out->value_nn, &trig, bridge, &pb,
+    int rc = g->rt->render(g->dev, &g->Kd, &gb, out->value, out->value_nn, &trig,
+                           progress ? progress->pixels_done : NULL, progress ? progress->ctx : NULL,
                            msg, sizeof msg);
     if (rc == 0 && nb_fault("gpu-render")) { /* failure tests: a device error here */
         snprintf(msg, sizeof msg, "rendering a chunk of rows: injected device error (NB_FAULT)");

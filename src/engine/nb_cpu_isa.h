@@ -14,19 +14,13 @@
 
 #include "nb_physics.h"
 
-/* The first pixel of a row whose accumulator A met the interpolation latch. */
-struct nb_row_trig {
-    int64_t index; /* raster index, -1 none */
-    double hkl[3];
-    int hkl0[3];
-};
 
 /* Render row s into value[0..fpixels) (and value_nn with interpolation); p_e1: raster index
  * of the run's first execution when this band starts UNROTATED, else -1.  use_lanes = 0 sends
- * every pixel through nb_pixel(). */
+ * every pixel through nb_pixel().  *trig_index: the row's first pixel whose accumulator A met
+ * the interpolation latch (raster index), -1 none. */
 typedef void (*nb_row_fn)(const struct nb_kparams *K, int s, int64_t p_e1, int use_lanes,
-                          float *value, float *value_nn, double *row_omega,
-                          struct nb_row_trig *trig);
+                          float *value, float *value_nn, int64_t *trig_index);
 
 struct nb_cpu_isa {
     const char *name; /* "avx512", "avx2", "generic" */
@@ -57,12 +51,12 @@ static inline int nb_lanes_eligible(const struct nb_kparams *K)
 const struct nb_cpu_isa *nb_cpu_isa_select(const char **note);
 
 void nb_row_generic(const struct nb_kparams *K, int s, int64_t p_e1, int use_lanes,
-                    float *value, float *value_nn, double *row_omega, struct nb_row_trig *trig);
+                    float *value, float *value_nn, int64_t *trig_index);
 #if defined(__x86_64__)
 void nb_row_avx2(const struct nb_kparams *K, int s, int64_t p_e1, int use_lanes, float *value,
-                 float *value_nn, double *row_omega, struct nb_row_trig *trig);
+                 float *value_nn, int64_t *trig_index);
 void nb_row_avx512(const struct nb_kparams *K, int s, int64_t p_e1, int use_lanes,
-                   float *value, float *value_nn, double *row_omega, struct nb_row_trig *trig);
+                   float *value, float *value_nn, int64_t *trig_index);
 #endif
 
 #endif

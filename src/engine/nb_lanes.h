@@ -38,25 +38,21 @@
 #undef NB_LLATT
 
 void NB_CAT(nb_row, NB_ISA)(const struct nb_kparams *K, int s, int64_t p_e1, int use_lanes,
-                            float *value, float *value_nn, double *row_omega,
-                            struct nb_row_trig *trig)
+                            float *value, float *value_nn, int64_t *trig_index)
 {
     const int ncol = K->fpixels;
     const int kind = use_lanes ? nb_lanes_eligible(K) : NB_LANES_NONE;
     const int lanes = kind == NB_LANES_SINGLE ? NB_LANES_S : NB_LANES_D;
-    double omega = 0.0, osum[NB_LANES_D > NB_LANES_S ? NB_LANES_D : NB_LANES_S];
-    trig->index = -1;
+    *trig_index = -1;
     for (int f0 = 0; f0 < ncol;) {
         const int64_t idx0 = (int64_t)s * ncol + f0;
         if (kind != NB_LANES_NONE) {
             const int nl = ncol - f0 < lanes ? ncol - f0 : lanes;
             if (!(p_e1 >= idx0 && p_e1 < idx0 + nl)) {
                 if (kind == NB_LANES_SINGLE)
-                    NB_CAT(block_s, NB_ISA)(K, s, f0, nl, value + f0, osum);
+                    NB_CAT(block_s, NB_ISA)(K, s, f0, nl, value + f0);
                 else
-                    NB_CAT(block_d, NB_ISA)(K, s, f0, nl, value + f0, osum);
-                for (int l = 0; l < nl; l++)
-                    omega += osum[l]; /* +0.0 for pixels not rendered */
+                    NB_CAT(block_d, NB_ISA)(K, s, f0, nl, value + f0);
                 f0 += nl;
                 continue;
             }
@@ -73,13 +69,7 @@ void NB_CAT(nb_row, NB_ISA)(const struct nb_kparams *K, int s, int64_t p_e1, int
         value[f] = res.value;
         if (value_nn)
             value_nn[f] = res.value_nn;
-        omega += res.omega_sum;
-        if (res.trig && trig->index < 0) {
-            trig->index = idx0;
-            trig->hkl[0] = res.trig_h, trig->hkl[1] = res.trig_k, trig->hkl[2] = res.trig_l;
-            trig->hkl0[0] = res.trig_h0, trig->hkl0[1] = res.trig_k0, trig->hkl0[2] = res.trig_l0;
-        }
+        if (res.trig && *trig_index < 0)
+            *trig_index = idx0;
     }
-    if (row_omega)
-        *row_omega = omega;
 }

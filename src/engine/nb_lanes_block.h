@@ -76,15 +76,14 @@ NB_ALWAYS_INLINE static inline double NB_LTERM(const struct nb_kparams *K, const
     return keep != 0.0 ? In : I;
 }
 
-static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float *val,
-                      double *osum_out)
+static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float *val)
 {
     enum { W = NB_LW };
     /* a private copy: its fields are provably loop-invariant, so the lanes load none of them
      * under a mask */
     const struct nb_kparams Kc = *Kp;
     const struct nb_kparams *K = &Kc;
-    double I[W], polar[W], omega[W], capture[W], osum[W];
+    double I[W], polar[W], omega[W], capture[W];
     double dx[W], dy[W], dz[W], qx[W], qy[W], qz[W];
     double keep[W]; /* 1.0: the lane's pixel is rendered and source j passes the dmin cut */
     int act[W];
@@ -94,11 +93,11 @@ static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float 
         any |= act[l];
         I[l] = K->I_bg;
         polar[l] = K->nopolar ? 1.0 : 0.0;
-        omega[l] = capture[l] = osum[l] = 0.0;
+        omega[l] = capture[l] = 0.0;
     }
     if (!any) {
         for (int l = 0; l < nl; l++)
-            val[l] = 0.0f, osum_out[l] = 0.0;
+            val[l] = 0.0f;
         return;
     }
     const double *Fg = K->hkls ? K->Fhkl : &K->default_F;
@@ -150,9 +149,6 @@ static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float 
                     for (int l = 0; l < W; l++)
                         omega[l] = omega[l] == 0.0 ? om_new[l] : omega[l];
                 }
-#pragma omp simd
-                for (int l = 0; l < W; l++)
-                    osum[l] += omega[l];
                 for (int l = 0; l < W; l++)
                     if (capture[l] == 0.0 || K->oversample_thick) {
                         double d[3] = {dx[l], dy[l], dz[l]};
@@ -230,7 +226,7 @@ static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float 
     }
     for (int l = 0; l < nl; l++) {
         if (!act[l]) {
-            val[l] = 0.0f, osum_out[l] = 0.0;
+            val[l] = 0.0f;
             continue;
         }
         double test = K->r_e_sqr * K->fluence * I[l] / K->steps;
@@ -241,6 +237,5 @@ static void NB_LBLOCK(const struct nb_kparams *Kp, int s, int f0, int nl, float 
         if (!K->oversample_omega)
             test *= omega[l];
         val[l] = (float)(0.0 + test);
-        osum_out[l] = osum[l];
     }
 }

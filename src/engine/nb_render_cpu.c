@@ -60,7 +60,7 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, int64_t p
     out->trig_index = -1;
     if (b->n_rows <= 0)
         return NB_OK;
-    struct nb_row_trig *trig = malloc(sizeof *trig * (size_t)b->n_rows);
+    int64_t *trig = malloc(sizeof *trig * (size_t)b->n_rows);
     if (!trig) {
         nb_err_set(err, "out of memory for %d row records", b->n_rows);
         return NB_E_NOMEM;
@@ -75,9 +75,8 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, int64_t p
         for (int r = 0; r < b->n_rows; r++) {
             const int s = b->row0 + r;
             const size_t o = (size_t)r * ncol;
-            double omega = 0.0; /* the row function's solid-angle sum: not needed here */
             row(K, s, p_e1, use_lanes, out->value + o, out->value_nn ? out->value_nn + o : NULL,
-                &omega, &trig[r]);
+                &trig[r]);
             if (progress && progress->pixels_done) {
                 long n = nb_rendered_in_row(K, s);
 #pragma omp atomic update
@@ -100,8 +99,8 @@ static nb_status cpu_render_band(void *state, const struct nb_band *b, int64_t p
     if (progress && progress->pixels_done && px_done > px_reported)
         progress->pixels_done(progress->ctx, px_done - px_reported);
     for (int r = 0; r < b->n_rows; r++)
-        if (trig[r].index >= 0) {
-            out->trig_index = trig[r].index;
+        if (trig[r] >= 0) {
+            out->trig_index = trig[r];
             break;
         }
     free(trig);

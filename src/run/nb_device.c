@@ -31,7 +31,6 @@ nb_status nb_device_choose(struct nb_dist *d, int want, const struct nb_config *
     memset(out, 0, sizeof *out);
     out->be = &nb_backend_cpu;
     out->gpu = -1;
-    out->note[0] = '\0';
     if (want == NB_DEVICE_CPU)
         return NB_OK;
     /* every rank looks; the run uses CUDA only if every rank can (one back-end per run) */

@@ -182,13 +182,8 @@ int main(int argc, char **argv)
      * real device instead (exit 77 without one; NB_REQUIRE_GPU=1: a failure) */
     if (gpu) {
         unsetenv("NB_CUDA_EMULATE");
-        if (nb_cuda_device_count() == 0) {
-            const char *req = getenv("NB_REQUIRE_GPU");
-            printf("%s: no usable CUDA device: %s\n",
-                   req && !strcmp(req, "1") ? "FAILED (NB_REQUIRE_GPU=1)" : "skipped",
-                   nb_cuda_unavailable());
-            return req && !strcmp(req, "1") ? 1 : 77;
-        }
+        if (nb_cuda_device_count() == 0)
+            return nb_test_no_gpu(nb_cuda_unavailable());
         printf("device: %s\n", nb_cuda_device_name(0));
     } else {
         setenv("NB_CUDA_EMULATE", "1:1:100", 1);

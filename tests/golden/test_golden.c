@@ -594,11 +594,10 @@ static int golden_case(const char *bin, const char *name, const struct extra_arg
         snprintf(p, sizeof p, "%s/stderr.txt", scratch);
         char *e = (char *)nb_test_read_file(p, NULL);
         if (gpu && rc == 9 && e && strstr(e, "no usable CUDA device")) {
-            const char *req = getenv("NB_REQUIRE_GPU");
-            int required = req && !strcmp(req, "1");
-            printf("%s: %s", required ? "FAIL (NB_REQUIRE_GPU=1)" : "SKIP: no GPU", e);
+            e[strcspn(e, "\n")] = '\0';
+            int verdict = nb_test_no_gpu(e);
             free(e);
-            return required ? 1 : 77;
+            return verdict;
         }
         printf("FAIL: exit status %d: %s\n", rc, e ? e : "");
         free(e);

@@ -38,6 +38,15 @@ int nb_test_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+int nb_test_no_gpu(const char *why)
+{
+    const char *req = getenv("NB_REQUIRE_GPU");
+    const int required = req && !strcmp(req, "1");
+    printf("%s: no usable CUDA device: %s\n", required ? "FAIL (NB_REQUIRE_GPU=1)" : "SKIP",
+           why ? why : "");
+    return required ? 1 : 77;
+}
+
 unsigned char *nb_test_read_file(const char *path, size_t *len)
 {
     FILE *fp;

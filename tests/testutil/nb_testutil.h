@@ -39,6 +39,10 @@ unsigned char *nb_test_read_file(const char *path, size_t *len);
 int nb_test_write_file(const char *path, const void *data, size_t len);
 int nb_test_exists(const char *path);
 
+/* A GPU test found no usable device (why: the reason, one line): prints the verdict and
+ * returns the exit status -- 77 (CTest SKIP), or 1 when NB_REQUIRE_GPU=1. */
+int nb_test_no_gpu(const char *why);
+
 /* Make an empty scratch directory (removing an old one).  0 on success. */
 int nb_test_fresh_dir(const char *path);
 
